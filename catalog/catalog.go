@@ -1,0 +1,242 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	icecat "github.com/apache/iceberg-go/catalog"
+	sqlcat "github.com/apache/iceberg-go/catalog/sql"
+	"github.com/apache/iceberg-go/table"
+	"github.com/uptrace/bun/driver/sqliteshim"
+)
+
+// Sentinel errors. Callers test them with errors.Is.
+var (
+	ErrNoSuchTable     = errors.New("table does not exist")
+	ErrNoSuchNamespace = errors.New("namespace does not exist")
+	ErrTableExists     = errors.New("table already exists")
+)
+
+// Config configures a Catalog. Zero values take the defaults.
+type Config struct {
+	// Dir is the data directory: DIR/catalog.db and DIR/warehouse.
+	Dir string
+	// RefreshInterval bounds how stale a cached table handle may be
+	// (default 500ms, so a commit made elsewhere shows within a second).
+	RefreshInterval time.Duration
+}
+
+// Catalog is an open Iceberg catalog with its warehouse.
+type Catalog struct {
+	cfg       Config
+	warehouse string // absolute local path
+	db        *sql.DB
+	ice       *sqlcat.Catalog
+
+	mu     sync.Mutex
+	tables map[string]*cachedTable
+	lists  *cachedLists
+	plans  map[planKey]*Scan
+}
+
+type cachedTable struct {
+	tbl      *Table
+	loadedAt time.Time
+}
+
+type cachedLists struct {
+	byNS     map[string][]string
+	loadedAt time.Time
+}
+
+// Open opens (creating on first use) the catalog in cfg.Dir.
+func Open(ctx context.Context, cfg Config) (*Catalog, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("catalog: data directory not set")
+	}
+	if cfg.RefreshInterval <= 0 {
+		cfg.RefreshInterval = 500 * time.Millisecond
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: data directory: %w", err)
+	}
+	wh := filepath.Join(dir, "warehouse")
+	if err := os.MkdirAll(wh, 0o755); err != nil {
+		return nil, fmt.Errorf("catalog: create warehouse: %w", err)
+	}
+	dsn := "file:" + filepath.Join(dir, "catalog.db") +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open(sqliteshim.ShimName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: open catalog.db: %w", err)
+	}
+	// SQLite takes one writer at a time; one connection avoids SQLITE_BUSY
+	// inside this process (other processes wait on busy_timeout).
+	db.SetMaxOpenConns(1)
+	ice, err := sqlcat.NewCatalog("floe", db, sqlcat.SQLite, iceberg.Properties{
+		"warehouse": (&url.URL{Scheme: "file", Path: wh}).String(),
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	if err := ice.CreateSQLTables(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("catalog: create catalog tables: %w", err)
+	}
+	return &Catalog{
+		cfg:       cfg,
+		warehouse: wh,
+		db:        db,
+		ice:       ice,
+		tables:    map[string]*cachedTable{},
+		plans:     map[planKey]*Scan{},
+	}, nil
+}
+
+// Close releases the catalog database.
+func (c *Catalog) Close() error { return c.db.Close() }
+
+// Warehouse returns the absolute local path of the warehouse directory.
+func (c *Catalog) Warehouse() string { return c.warehouse }
+
+// Iceberg returns the underlying iceberg-go catalog, for writers (ingest,
+// maintain) that build their own transactions.
+func (c *Catalog) Iceberg() icecat.Catalog { return c.ice }
+
+// Namespaces lists the namespaces, sorted.
+func (c *Catalog) Namespaces(ctx context.Context) ([]string, error) {
+	l, err := c.listing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(l))
+	for ns := range l {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Tables lists the tables of namespace ns, sorted.
+func (c *Catalog) Tables(ctx context.Context, ns string) ([]string, error) {
+	l, err := c.listing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := l[ns]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNoSuchNamespace, ns)
+	}
+	return t, nil
+}
+
+// listing returns namespace → sorted table names, cached like tables.
+func (c *Catalog) listing(ctx context.Context) (map[string][]string, error) {
+	c.mu.Lock()
+	if l := c.lists; l != nil && time.Since(l.loadedAt) < c.cfg.RefreshInterval {
+		c.mu.Unlock()
+		return l.byNS, nil
+	}
+	c.mu.Unlock()
+	nss, err := c.ice.ListNamespaces(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list namespaces: %w", err)
+	}
+	byNS := make(map[string][]string, len(nss))
+	for _, ns := range nss {
+		name := strings.Join(ns, ".")
+		names := []string{}
+		for id, err := range c.ice.ListTables(ctx, ns) {
+			if err != nil {
+				return nil, fmt.Errorf("list tables of %s: %w", name, err)
+			}
+			names = append(names, id[len(id)-1])
+		}
+		sort.Strings(names)
+		byNS[name] = names
+	}
+	c.mu.Lock()
+	c.lists = &cachedLists{byNS: byNS, loadedAt: time.Now()}
+	c.mu.Unlock()
+	return byNS, nil
+}
+
+// Table returns the table ns.name as of at most RefreshInterval ago.
+func (c *Catalog) Table(ctx context.Context, ns, name string) (*Table, error) {
+	key := ns + "." + name
+	c.mu.Lock()
+	if e, ok := c.tables[key]; ok && time.Since(e.loadedAt) < c.cfg.RefreshInterval {
+		c.mu.Unlock()
+		return e.tbl, nil
+	}
+	c.mu.Unlock()
+	return c.reload(ctx, ns, name)
+}
+
+// Reload loads ns.name from the catalog, bypassing the cache.
+func (c *Catalog) Reload(ctx context.Context, ns, name string) (*Table, error) {
+	return c.reload(ctx, ns, name)
+}
+
+func (c *Catalog) reload(ctx context.Context, ns, name string) (*Table, error) {
+	t, err := c.ice.LoadTable(ctx, table.Identifier{ns, name})
+	if err != nil {
+		if errors.Is(err, icecat.ErrNoSuchTable) || errors.Is(err, icecat.ErrNoSuchNamespace) {
+			return nil, fmt.Errorf("%w: %s.%s", ErrNoSuchTable, ns, name)
+		}
+		return nil, fmt.Errorf("load table %s.%s: %w", ns, name, err)
+	}
+	tbl := &Table{Namespace: ns, Name: name, ice: t, cat: c}
+	c.remember(tbl)
+	return tbl, nil
+}
+
+func (c *Catalog) remember(tbl *Table) {
+	c.mu.Lock()
+	c.tables[tbl.Namespace+"."+tbl.Name] = &cachedTable{tbl: tbl, loadedAt: time.Now()}
+	c.mu.Unlock()
+}
+
+// Committed records a table handle returned by a commit made through this
+// process so that queries see it at once.
+func (c *Catalog) Committed(ns, name string, t *table.Table) *Table {
+	tbl := &Table{Namespace: ns, Name: name, ice: t, cat: c}
+	c.remember(tbl)
+	return tbl
+}
+
+// CreateTable creates ns.name with schema sc (and the namespace if needed).
+// If the table exists already it returns ErrTableExists.
+func (c *Catalog) CreateTable(ctx context.Context, ns, name string, sc *iceberg.Schema, props map[string]string) (*Table, error) {
+	id := table.Identifier{ns, name}
+	if err := c.ice.CreateNamespace(ctx, table.Identifier{ns}, nil); err != nil && !errors.Is(err, icecat.ErrNamespaceAlreadyExists) {
+		return nil, fmt.Errorf("create namespace %s: %w", ns, err)
+	}
+	p := iceberg.Properties{"format-version": "2"}
+	for k, v := range props {
+		p[k] = v
+	}
+	t, err := c.ice.CreateTable(ctx, id, sc, icecat.WithProperties(p))
+	if err != nil {
+		if errors.Is(err, icecat.ErrTableAlreadyExists) {
+			return nil, fmt.Errorf("%w: %s.%s", ErrTableExists, ns, name)
+		}
+		return nil, fmt.Errorf("create table %s.%s: %w", ns, name, err)
+	}
+	c.mu.Lock()
+	c.lists = nil
+	c.mu.Unlock()
+	return c.Committed(ns, name, t), nil
+}

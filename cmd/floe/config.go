@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is floe's configuration: defaults, then the YAML file, then FLOE_*
+// environment variables, then command-line flags.
+type Config struct {
+	Data     string `yaml:"data"`
+	PGAddr   string `yaml:"pg_addr"`
+	HTTPAddr string `yaml:"http_addr"`
+	LogLevel string `yaml:"log_level"`
+	TLS      struct {
+		Cert    string `yaml:"cert"`
+		Key     string `yaml:"key"`
+		Require bool   `yaml:"require"`
+	} `yaml:"tls"`
+	Ingest struct {
+		CommitInterval time.Duration `yaml:"commit_interval"`
+		MaxBodyBytes   int64         `yaml:"max_body_bytes"`
+	} `yaml:"ingest"`
+	DuckDB struct {
+		Threads     int    `yaml:"threads"`
+		MemoryLimit string `yaml:"memory_limit"`
+	} `yaml:"duckdb"`
+	Admin struct {
+		User string `yaml:"user"`
+	} `yaml:"admin"`
+}
+
+func defaultConfig() Config {
+	var c Config
+	c.Data = "./floe-data"
+	c.PGAddr = "127.0.0.1:5433"
+	c.HTTPAddr = "127.0.0.1:8080"
+	c.LogLevel = "info"
+	c.Ingest.CommitInterval = time.Second
+	c.Ingest.MaxBodyBytes = 64 << 20
+	c.Admin.User = "admin"
+	return c
+}
+
+// loadConfigFile merges a YAML file into c. Unknown fields are errors.
+func loadConfigFile(c *Config, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// envVars maps FLOE_* variables to setters; the error names the variable.
+var envVars = map[string]func(c *Config, v string) error{
+	"FLOE_DATA":            func(c *Config, v string) error { c.Data = v; return nil },
+	"FLOE_PG_ADDR":         func(c *Config, v string) error { c.PGAddr = v; return nil },
+	"FLOE_HTTP_ADDR":       func(c *Config, v string) error { c.HTTPAddr = v; return nil },
+	"FLOE_LOG_LEVEL":       func(c *Config, v string) error { c.LogLevel = v; return nil },
+	"FLOE_TLS_CERT":        func(c *Config, v string) error { c.TLS.Cert = v; return nil },
+	"FLOE_TLS_KEY":         func(c *Config, v string) error { c.TLS.Key = v; return nil },
+	"FLOE_TLS_REQUIRE":     func(c *Config, v string) (err error) { c.TLS.Require, err = strconv.ParseBool(v); return },
+	"FLOE_COMMIT_INTERVAL": func(c *Config, v string) (err error) { c.Ingest.CommitInterval, err = time.ParseDuration(v); return },
+	"FLOE_MAX_BODY_BYTES": func(c *Config, v string) (err error) {
+		c.Ingest.MaxBodyBytes, err = strconv.ParseInt(v, 10, 64)
+		return
+	},
+	"FLOE_DUCKDB_THREADS":      func(c *Config, v string) (err error) { c.DuckDB.Threads, err = strconv.Atoi(v); return },
+	"FLOE_DUCKDB_MEMORY_LIMIT": func(c *Config, v string) error { c.DuckDB.MemoryLimit = v; return nil },
+	"FLOE_ADMIN_USER":          func(c *Config, v string) error { c.Admin.User = v; return nil },
+}
+
+func applyEnv(c *Config) error {
+	for name, set := range envVars {
+		if v, ok := os.LookupEnv(name); ok {
+			if err := set(c, v); err != nil {
+				return fmt.Errorf("config: %s=%q: %w", name, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+// validate checks every field and names the one that is wrong.
+func (c *Config) validate() error {
+	if c.Data == "" {
+		return errors.New("config: data: must not be empty")
+	}
+	for name, addr := range map[string]string{"pg_addr": c.PGAddr, "http_addr": c.HTTPAddr} {
+		if _, port, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("config: %s: %q is not HOST:PORT", name, addr)
+		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			return fmt.Errorf("config: %s: %q has no valid port", name, addr)
+		}
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log_level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		return errors.New("config: tls: cert and key must be set together")
+	}
+	if c.Ingest.CommitInterval < 10*time.Millisecond || c.Ingest.CommitInterval > time.Hour {
+		return fmt.Errorf("config: ingest.commit_interval: %s is outside 10ms..1h", c.Ingest.CommitInterval)
+	}
+	if c.Ingest.MaxBodyBytes <= 0 {
+		return fmt.Errorf("config: ingest.max_body_bytes: %d must be positive", c.Ingest.MaxBodyBytes)
+	}
+	if c.DuckDB.Threads < 0 {
+		return fmt.Errorf("config: duckdb.threads: %d must not be negative", c.DuckDB.Threads)
+	}
+	if c.Admin.User == "" {
+		return errors.New("config: admin.user: must not be empty")
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/floe-dev/floe/ingest"
+)
+
+// runDemo creates a clinical-trial dataset in namespace clinical and keeps
+// streaming events into it through the same ingest path HTTP pushes take.
+func runDemo(ctx context.Context, ing *ingest.Service, log *slog.Logger) error {
+	g := &demoGen{rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)), ing: ing}
+	now := time.Now().UTC()
+	sites := []map[string]any{}
+	for i, s := range []struct{ name, country string }{
+		{"Charité Berlin", "DE"}, {"Hôpital Necker Paris", "FR"}, {"Karolinska Stockholm", "SE"},
+		{"Mass General Boston", "US"}, {"Royal Melbourne", "AU"},
+	} {
+		sites = append(sites, map[string]any{"site_id": fmt.Sprintf("S%03d", i+1), "name": s.name,
+			"country": s.country, "opened_at": now.AddDate(0, -6, 0).Format(time.RFC3339)})
+	}
+	if err := g.push(ctx, "sites", sites); err != nil {
+		return err
+	}
+	var subjects []map[string]any
+	for i := range 100 {
+		subjects = append(subjects, map[string]any{
+			"subject_id": fmt.Sprintf("SUBJ-%04d", i+1), "site_id": fmt.Sprintf("S%03d", i%5+1),
+			"arm": []string{"placebo", "low_dose", "high_dose"}[i%3], "sex": []string{"F", "M"}[g.rng.IntN(2)],
+			"birth_year": 1940 + g.rng.IntN(60), "enrolled_at": now.AddDate(0, 0, -g.rng.IntN(120)).Format(time.RFC3339),
+		})
+	}
+	if err := g.push(ctx, "subjects", subjects); err != nil {
+		return err
+	}
+	log.Info("demo: streaming clinical-trial events into namespace clinical")
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	visit, ae := 0, 0
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		t := time.Now().UTC()
+		var vitals, labs, visits, aes []map[string]any
+		for range 50 {
+			s := subjects[g.rng.IntN(len(subjects))]
+			vitals = append(vitals, map[string]any{
+				"subject_id": s["subject_id"], "site_id": s["site_id"], "recorded_at": t.Format(time.RFC3339Nano),
+				"heart_rate": 55 + g.rng.IntN(50), "systolic_bp": 100 + g.rng.IntN(50), "diastolic_bp": 60 + g.rng.IntN(30),
+				"temperature_c": 36.0 + g.rng.Float64()*2, "spo2": 92 + g.rng.IntN(8),
+			})
+		}
+		for range 10 {
+			s := subjects[g.rng.IntN(len(subjects))]
+			test := []struct {
+				code, unit string
+				lo, hi     float64
+			}{{"ALT", "U/L", 7, 56}, {"HGB", "g/dL", 12, 17.5}, {"CRP", "mg/L", 0, 10}, {"GLU", "mg/dL", 70, 140}}[g.rng.IntN(4)]
+			v := test.lo + g.rng.Float64()*(test.hi-test.lo)*1.3
+			labs = append(labs, map[string]any{"subject_id": s["subject_id"], "site_id": s["site_id"], "test_code": test.code,
+				"value": v, "unit": test.unit, "abnormal": v > test.hi, "collected_at": t.Format(time.RFC3339Nano)})
+		}
+		if g.rng.IntN(3) == 0 {
+			s := subjects[g.rng.IntN(len(subjects))]
+			visit++
+			visits = append(visits, map[string]any{"visit_id": visit, "subject_id": s["subject_id"], "site_id": s["site_id"],
+				"visit_type": []string{"screening", "baseline", "week_4", "week_12"}[g.rng.IntN(4)], "visit_at": t.Format(time.RFC3339)})
+		}
+		if g.rng.IntN(10) == 0 {
+			s := subjects[g.rng.IntN(len(subjects))]
+			ae++
+			aes = append(aes, map[string]any{"ae_id": ae, "subject_id": s["subject_id"], "site_id": s["site_id"],
+				"term":     []string{"headache", "nausea", "fatigue", "rash", "dizziness"}[g.rng.IntN(5)],
+				"severity": []string{"mild", "moderate", "severe"}[g.rng.IntN(3)], "serious": g.rng.IntN(20) == 0,
+				"onset_at": t.Format(time.RFC3339)})
+		}
+		for _, b := range []struct {
+			table string
+			rows  []map[string]any
+		}{{"vital_signs", vitals}, {"lab_results", labs}, {"visits", visits}, {"adverse_events", aes}} {
+			if len(b.rows) == 0 {
+				continue
+			}
+			if err := g.push(ctx, b.table, b.rows); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				log.Warn("demo: push failed", "table", b.table, "err", err)
+			}
+		}
+	}
+}
+
+type demoGen struct {
+	rng *rand.Rand
+	ing *ingest.Service
+}
+
+func (g *demoGen) push(ctx context.Context, table string, rows []map[string]any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, r := range rows {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	_, err := g.ing.Push(ctx, "clinical", table, &buf)
+	return err
+}

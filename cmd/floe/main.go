@@ -1,0 +1,117 @@
+// Command floe is the lakehouse gateway: it commits pushed records to Iceberg
+// tables and serves them over the PostgreSQL wire protocol and HTTP.
+//
+//	floe serve [--config FILE] [--data DIR] [--pg-addr HOST:PORT] [--http-addr HOST:PORT]
+//	floe demo  [same flags]   serve plus a generator of clinical-trial events
+//	floe sql [--data DIR] "SELECT ..."
+//	floe user passwd NAME     (password on stdin)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "floe:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  floe serve [--config FILE] [--data DIR] [--pg-addr HOST:PORT] [--http-addr HOST:PORT]
+  floe demo  [same flags as serve]
+  floe sql   [--config FILE] [--data DIR] "SELECT ..."
+  floe user passwd [--data DIR] NAME   (reads the password from stdin)`
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve", "demo":
+		cfg, _, err := parseConfig(args[0], args[1:])
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, args[0] == "demo", stdout, stderr)
+	case "sql":
+		cfg, rest, err := parseConfig("sql", args[1:])
+		if err != nil {
+			return err
+		}
+		if len(rest) != 1 {
+			return errors.New(`usage: floe sql [--data DIR] "SELECT ..."`)
+		}
+		return runSQL(ctx, cfg, rest[0], stdout)
+	case "user":
+		if len(args) < 2 || args[1] != "passwd" {
+			return errors.New(usage)
+		}
+		cfg, rest, err := parseConfig("user passwd", args[2:])
+		if err != nil {
+			return err
+		}
+		if len(rest) != 1 {
+			return errors.New("usage: floe user passwd [--data DIR] NAME")
+		}
+		return setPassword(cfg, rest[0], stdin, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// parseConfig layers defaults, the config file, FLOE_* variables and flags,
+// and validates the result.
+func parseConfig(cmd string, args []string) (Config, []string, error) {
+	fs := flag.NewFlagSet("floe "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	configPath := fs.String("config", os.Getenv("FLOE_CONFIG"), "YAML configuration file")
+	data := fs.String("data", "", "data directory (default ./floe-data)")
+	pgAddr := fs.String("pg-addr", "", "PostgreSQL wire address (default 127.0.0.1:5433)")
+	httpAddr := fs.String("http-addr", "", "HTTP address (default 127.0.0.1:8080)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, nil, fmt.Errorf("%w\n%s", err, usage)
+	}
+	cfg := defaultConfig()
+	if *configPath != "" {
+		if err := loadConfigFile(&cfg, *configPath); err != nil {
+			return Config{}, nil, err
+		}
+	}
+	if err := applyEnv(&cfg); err != nil {
+		return Config{}, nil, err
+	}
+	if *data != "" {
+		cfg.Data = *data
+	}
+	if *pgAddr != "" {
+		cfg.PGAddr = *pgAddr
+	}
+	if *httpAddr != "" {
+		cfg.HTTPAddr = *httpAddr
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, nil, err
+	}
+	return cfg, fs.Args(), nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

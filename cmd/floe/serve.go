@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/floe-dev/floe/authz"
+	"github.com/floe-dev/floe/catalog"
+	"github.com/floe-dev/floe/gateway"
+	"github.com/floe-dev/floe/ingest"
+	"github.com/floe-dev/floe/pgwire"
+)
+
+// node is one floe process's parts, opened in dependency order.
+type node struct {
+	cat    *catalog.Catalog
+	users  *authz.Directory
+	engine *gateway.Engine
+	log    *slog.Logger
+}
+
+// openNode opens the catalog, the principal directory and the query engine.
+func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) {
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	cat, err := catalog.Open(ctx, catalog.Config{Dir: cfg.Data})
+	if err != nil {
+		return nil, err
+	}
+	users, err := authz.OpenDirectory(filepath.Join(cfg.Data, "users.json"))
+	if err != nil {
+		cat.Close()
+		return nil, err
+	}
+	engine := gateway.New(cat, users, gateway.Config{
+		CacheDir:    filepath.Join(cfg.Data, "cache"),
+		Threads:     cfg.DuckDB.Threads,
+		MemoryLimit: cfg.DuckDB.MemoryLimit,
+		Logger:      log,
+	})
+	if err := engine.Start(ctx); err != nil {
+		cat.Close()
+		return nil, err
+	}
+	return &node{cat: cat, users: users, engine: engine, log: log}, nil
+}
+
+func (n *node) close() error {
+	return errors.Join(n.engine.Close(), n.cat.Close())
+}
+
+// bootstrapAdmin makes sure the admin user can log in: FLOE_ADMIN_PASSWORD
+// sets its password; otherwise a first start generates one and prints it
+// once. Only the SCRAM verifier is stored.
+func bootstrapAdmin(users *authz.Directory, user string, out io.Writer) error {
+	if pw, ok := os.LookupEnv("FLOE_ADMIN_PASSWORD"); ok && pw != "" {
+		if s, err := users.Secret(user); err == nil && s.Verify(pw) {
+			return nil
+		}
+		return users.SetPassword(user, pw)
+	}
+	if users.Has(user) {
+		return nil
+	}
+	pw, err := authz.GeneratePassword()
+	if err != nil {
+		return err
+	}
+	if err := users.SetPassword(user, pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "floe: created user %q with password %s\n"+
+		"floe: it is shown only this once; set FLOE_ADMIN_PASSWORD or run `floe user passwd %s` to change it\n",
+		user, pw, user)
+	return nil
+}
+
+// serve runs floe until ctx ends, then shuts down in this order: stop
+// accepting connections and requests, drain running queries and pushes,
+// make the final ingest commits, close the engine and the catalog.
+func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer) error {
+	log := newLogger(stderr, cfg.LogLevel)
+	n, err := openNode(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer n.close()
+	if err := bootstrapAdmin(n.users, cfg.Admin.User, stdout); err != nil {
+		return fmt.Errorf("bootstrap admin: %w", err)
+	}
+
+	tlsConfig, err := loadTLS(cfg)
+	if err != nil {
+		return err
+	}
+	pgLn, err := net.Listen("tcp", cfg.PGAddr)
+	if err != nil {
+		return fmt.Errorf("pg_addr: %w", err)
+	}
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		pgLn.Close()
+		return fmt.Errorf("http_addr: %w", err)
+	}
+
+	ing := ingest.New(n.cat, ingest.Config{
+		CommitInterval: cfg.Ingest.CommitInterval,
+		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
+		Logger:         log,
+	})
+	pg := pgwire.NewServer(n.engine, pgwire.Config{TLS: tlsConfig, RequireTLS: cfg.TLS.Require, Logger: log})
+	mux := http.NewServeMux()
+	principal := func(r *http.Request) string { return authz.Principal(r.Context()) }
+	mux.Handle("/v1/ingest/", n.users.BasicAuth(ing.Handler(principal)))
+	mux.Handle("/v1/query", n.users.BasicAuth(n.engine.QueryHandler()))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := pg.Serve(ctx, pgLn); err != nil {
+			errc <- fmt.Errorf("pgwire: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		var err error
+		// HTTP speaks TLS when a certificate is configured or TLS is
+		// required; the generated self-signed one is for pgwire's upgrade.
+		if cfg.TLS.Cert != "" || cfg.TLS.Require {
+			hs.TLSConfig = tlsConfig
+			err = hs.ServeTLS(httpLn, "", "")
+		} else {
+			err = hs.Serve(httpLn)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	demoCtx, stopDemo := context.WithCancel(ctx)
+	if demo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := runDemo(demoCtx, ing, log); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("demo: %w", err)
+			}
+		}()
+	}
+	fmt.Fprintf(stdout, "floe: serving %s\n"+
+		"floe: PostgreSQL wire on %s — connect with: psql \"host=%s port=%s user=%s dbname=floe\"\n"+
+		"floe: HTTP on %s — POST /v1/ingest/{namespace}/{table}, POST /v1/query\n",
+		cfg.Data, pgLn.Addr(), host(pgLn.Addr()), port(pgLn.Addr()), cfg.Admin.User, httpLn.Addr())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	log.Info("shutting down")
+	stopDemo()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// 1. Stop accepting; let in-flight HTTP requests (pushes waiting for
+	//    their commit, queries) finish.
+	errs := []error{runErr, hs.Shutdown(shutdownCtx)}
+	// 2. Drain pgwire sessions.
+	errs = append(errs, pg.Close(shutdownCtx))
+	// 3. Final ingest commits.
+	errs = append(errs, ing.Close(shutdownCtx))
+	wg.Wait()
+	// 4. The engine and catalog close in the deferred n.close.
+	return errors.Join(errs...)
+}
+
+func loadTLS(cfg Config) (*tls.Config, error) {
+	var cert tls.Certificate
+	var err error
+	if cfg.TLS.Cert != "" {
+		cert, err = tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+		if err != nil {
+			return nil, fmt.Errorf("config: tls: %w", err)
+		}
+	} else {
+		cert, err = pgwire.LoadOrCreateCertificate(filepath.Join(cfg.Data, "tls"))
+		if err != nil {
+			return nil, fmt.Errorf("tls certificate: %w", err)
+		}
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+func host(a net.Addr) string { h, _, _ := net.SplitHostPort(a.String()); return h }
+func port(a net.Addr) string { _, p, _ := net.SplitHostPort(a.String()); return p }

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/floe-dev/floe/sqlstate"
+)
+
+// runSQL runs one query against the data directory without a server and
+// prints the result as an aligned table. It runs as the admin user: whoever
+// can read the data directory can read the data.
+func runSQL(ctx context.Context, cfg Config, query string, out io.Writer) error {
+	log := newLogger(os.Stderr, "warn")
+	n, err := openNode(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer n.close()
+	sess, err := n.engine.NewSession(ctx, cfg.Admin.User, "floe", nil)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	cols, res, err := sess.Query(ctx, query)
+	if err != nil {
+		return sqlError(err)
+	}
+	defer res.Close()
+	var rows [][]string
+	for {
+		row, err := res.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return sqlError(err)
+		}
+		cells := make([]string, len(row))
+		for i, v := range row {
+			cells[i] = formatCell(v)
+		}
+		rows = append(rows, cells)
+	}
+	if cols == nil {
+		fmt.Fprintln(out, res.Tag(int64(len(rows))))
+		return nil
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	printTable(out, names, rows)
+	return nil
+}
+
+func sqlError(err error) error {
+	e := sqlstate.Public(err)
+	return fmt.Errorf("ERROR: %s (SQLSTATE %s)", e.Message, e.Code)
+}
+
+func formatCell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case time.Time:
+		return x.Format("2006-01-02 15:04:05.999999Z07:00")
+	case []byte:
+		return "\\x" + hex.EncodeToString(x)
+	case [16]byte:
+		h := hex.EncodeToString(x[:])
+		return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	case bool:
+		if x {
+			return "t"
+		}
+		return "f"
+	case pgtype.Interval:
+		return fmt.Sprintf("%d mons %d days %s", x.Months, x.Days, time.Duration(x.Microseconds)*time.Microsecond)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = formatCell(e)
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	}
+	return fmt.Sprint(v)
+}
+
+// printTable prints rows like psql's aligned format.
+func printTable(out io.Writer, names []string, rows [][]string) {
+	width := make([]int, len(names))
+	for i, n := range names {
+		width[i] = utf8.RuneCountInString(n)
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	line := func(cells []string) {
+		parts := make([]string, len(cells))
+		for i, c := range cells {
+			parts[i] = " " + c + strings.Repeat(" ", width[i]-utf8.RuneCountInString(c)) + " "
+		}
+		fmt.Fprintln(out, strings.TrimRight(strings.Join(parts, "|"), " "))
+	}
+	line(names)
+	sep := make([]string, len(names))
+	for i := range names {
+		sep[i] = strings.Repeat("-", width[i]+2)
+	}
+	fmt.Fprintln(out, strings.Join(sep, "+"))
+	for _, r := range rows {
+		line(r)
+	}
+	if len(rows) == 1 {
+		fmt.Fprintln(out, "(1 row)")
+	} else {
+		fmt.Fprintf(out, "(%d rows)\n", len(rows))
+	}
+}

@@ -1,0 +1,553 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/floe-dev/floe/sqlstate"
+)
+
+// pgSyntaxFixes rewrites PostgreSQL spellings DuckDB's parser rejects but
+// psql and drivers send. The result is parsed and analysed like any input.
+var pgSyntaxFixes = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`(?i)OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!=<>*+\-/%|&^#@]+)\s*\)`), " $1 "},
+	{regexp.MustCompile(`(?i)\s+COLLATE\s+pg_catalog\s*\.\s*"?default"?`), ""},
+	{regexp.MustCompile(`(?i)::\s*pg_catalog\s*\.\s*`), "::"},
+}
+
+// rewriteQuery analyses one query statement and returns the SQL DuckDB runs:
+// every table reference resolved to its relation, refused constructs
+// rejected. This is the only way client SQL reaches DuckDB.
+func (s *Session) rewriteQuery(ctx context.Context, query string) (string, error) {
+	for _, f := range pgSyntaxFixes {
+		query = f.re.ReplaceAllString(query, f.with)
+	}
+	tree, err := s.serialize(ctx, query)
+	if err != nil {
+		return "", err
+	}
+	stmts, _ := tree["statements"].([]any)
+	if len(stmts) != 1 {
+		return "", sqlstate.New(sqlstate.SyntaxError, "cannot insert multiple commands into a prepared statement")
+	}
+	stmt, _ := stmts[0].(map[string]any)
+	top, _ := stmt["node"].(map[string]any)
+	if top == nil {
+		return "", sqlstate.New(sqlstate.FeatureNotSupported, "statement not supported")
+	}
+
+	w := &walker{s: s, ctx: ctx, rels: map[string]*boundRelation{}}
+	w.walk(top, nil, "")
+	if w.err != nil {
+		return "", w.err
+	}
+	if len(w.order) > 0 {
+		if err := s.addRelationCTEs(ctx, top, w.order); err != nil {
+			return "", err
+		}
+	}
+	return s.deserialize(ctx, tree)
+}
+
+// serialize parses SQL with DuckDB's own parser into its JSON parse tree.
+func (s *Session) serialize(ctx context.Context, query string) (map[string]any, error) {
+	var out string
+	if err := s.conn.QueryRowContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)::VARCHAR", query).Scan(&out); err != nil {
+		return nil, fmt.Errorf("serialize statement: %w", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.UseNumber()
+	var tree map[string]any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, fmt.Errorf("decode parse tree: %w", err)
+	}
+	if isErr, _ := tree["error"].(bool); isErr {
+		msg, _ := tree["error_message"].(string)
+		typ, _ := tree["error_type"].(string)
+		if typ == "not implemented" || strings.Contains(msg, "Only SELECT statements") {
+			return nil, sqlstate.New(sqlstate.FeatureNotSupported, "statement not supported: floe answers read-only queries")
+		}
+		return nil, sqlstate.New(sqlstate.SyntaxError, "%s", cleanParserMessage(msg))
+	}
+	return tree, nil
+}
+
+func (s *Session) deserialize(ctx context.Context, tree map[string]any) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(tree); err != nil {
+		return "", fmt.Errorf("encode parse tree: %w", err)
+	}
+	var out string
+	if err := s.conn.QueryRowContext(ctx, "SELECT json_deserialize_sql($1::JSON)", buf.String()).Scan(&out); err != nil {
+		return "", fmt.Errorf("deserialize statement: %w", err)
+	}
+	return out, nil
+}
+
+// addRelationCTEs puts the bound relations first in the top-level WITH of
+// the statement: DuckDB parses the relation SQL and its CTE entries are
+// spliced into the user's tree, so no text concatenation with user SQL
+// happens.
+func (s *Session) addRelationCTEs(ctx context.Context, top map[string]any, rels []*boundRelation) error {
+	var b strings.Builder
+	b.WriteString("WITH ")
+	for i, r := range rels {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		mat := "NOT MATERIALIZED"
+		if r.rel.fence {
+			mat = "MATERIALIZED"
+		}
+		fmt.Fprintf(&b, "%s AS %s (%s)", quoteIdent(r.name), mat, r.rel.sql)
+	}
+	b.WriteString(" SELECT 1")
+	tree, err := s.serialize(ctx, b.String())
+	if err != nil {
+		return fmt.Errorf("relation SQL: %w", err)
+	}
+	entries := tree["statements"].([]any)[0].(map[string]any)["node"].(map[string]any)["cte_map"].(map[string]any)["map"].([]any)
+	cm, _ := top["cte_map"].(map[string]any)
+	if cm == nil {
+		return sqlstate.New(sqlstate.FeatureNotSupported, "statement not supported")
+	}
+	existing, _ := cm["map"].([]any)
+	cm["map"] = append(entries, existing...)
+	return nil
+}
+
+// cleanParserMessage keeps DuckDB's parser message for the user's own text.
+func cleanParserMessage(msg string) string {
+	msg = strings.TrimPrefix(msg, "Parser Error: ")
+	if i := strings.Index(msg, "\n"); i >= 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+// walker visits a parse tree, resolving table references and refusing
+// what clients may not run.
+type walker struct {
+	s     *Session
+	ctx   context.Context
+	err   error
+	rels  map[string]*boundRelation // by table key: one snapshot per table per statement
+	order []*boundRelation
+}
+
+type boundRelation struct {
+	name string
+	rel  relation
+}
+
+// scope is the chain of CTE names visible at a point of the tree.
+type scope struct {
+	names  map[string]bool
+	parent *scope
+}
+
+func (sc *scope) has(name string) bool {
+	for ; sc != nil; sc = sc.parent {
+		if sc.names[strings.ToLower(name)] {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *walker) fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// walk visits n. key is the field of the parent that holds n.
+func (w *walker) walk(n any, sc *scope, key string) {
+	if w.err != nil {
+		return
+	}
+	switch v := n.(type) {
+	case []any:
+		for _, e := range v {
+			w.walk(e, sc, key)
+		}
+	case map[string]any:
+		w.walkMap(v, sc, key)
+	}
+}
+
+func (w *walker) walkMap(m map[string]any, sc *scope, key string) {
+	if cm, ok := m["cte_map"].(map[string]any); ok {
+		sc = w.walkCTEs(cm, sc)
+	}
+	typ, _ := m["type"].(string)
+	class, _ := m["class"].(string)
+	switch {
+	case typ == "BASE_TABLE" && class == "":
+		w.bindTable(m, sc)
+		return
+	case typ == "TABLE_FUNCTION" && class == "":
+		fn, _ := m["function"].(map[string]any)
+		name, _ := fn["function_name"].(string)
+		if !allowedTableFunctions[strings.ToLower(name)] {
+			w.fail(sqlstate.New(sqlstate.InsufficientPrivilege, "permission denied for function %s", name))
+			return
+		}
+		// PostgreSQL names the column of a scalar set-returning function
+		// after the alias: FROM generate_series(1, 3) s gives column s.
+		if alias, _ := m["alias"].(string); alias != "" && scalarTableFunctions[strings.ToLower(name)] {
+			if a, _ := m["column_name_alias"].([]any); len(a) == 0 {
+				m["column_name_alias"] = []any{alias}
+			}
+		}
+	case class == "FUNCTION":
+		if w.rewriteFunction(m, key == "select_list") {
+			return
+		}
+	case typ == "SELECT_NODE" && class == "":
+		if list, ok := m["select_list"].([]any); ok {
+			for _, e := range list {
+				if em, ok := e.(map[string]any); ok {
+					if a, _ := em["alias"].(string); a == "" {
+						if name := pgColumnName(em); name != "" {
+							em["alias"] = name
+						}
+					}
+				}
+			}
+		}
+	case class == "COLUMN_REF":
+		w.rewriteColumnRef(m, key == "select_list")
+		return
+	case class == "CAST":
+		w.rewriteCast(m)
+	}
+	for k, v := range m {
+		if k == "cte_map" {
+			continue
+		}
+		w.walk(v, sc, k)
+	}
+}
+
+// walkCTEs checks and visits the CTE definitions of one WITH and returns the
+// scope their names are visible in.
+func (w *walker) walkCTEs(cm map[string]any, sc *scope) *scope {
+	entries, _ := cm["map"].([]any)
+	inner := &scope{names: map[string]bool{}, parent: sc}
+	for _, e := range entries {
+		em, _ := e.(map[string]any)
+		name, _ := em["key"].(string)
+		lname := strings.ToLower(name)
+		if strings.HasPrefix(lname, "__floe") {
+			w.fail(sqlstate.New(sqlstate.InsufficientPrivilege, "names starting with __floe are reserved"))
+			return inner
+		}
+		// A CTE named like one of DuckDB's own relations could make us
+		// skip a reference DuckDB then binds to its own view.
+		if w.s.engine.systemNames[lname] || isCatalogRelation(lname) {
+			w.fail(sqlstate.New(sqlstate.FeatureNotSupported, "a WITH query may not be named %q", name))
+			return inner
+		}
+		inner.names[lname] = true
+	}
+	for _, e := range entries {
+		em, _ := e.(map[string]any)
+		name, _ := em["key"].(string)
+		val, _ := em["value"].(map[string]any)
+		q, _ := val["query"].(map[string]any)
+		body, _ := q["node"].(map[string]any)
+		bodyScope := inner
+		if t, _ := body["type"].(string); t != "RECURSIVE_CTE_NODE" {
+			// A non-recursive CTE does not see itself: a reference to its
+			// own name inside its body is a table reference.
+			bodyScope = &scope{names: map[string]bool{}, parent: sc}
+			for n := range inner.names {
+				if n != strings.ToLower(name) {
+					bodyScope.names[n] = true
+				}
+			}
+		}
+		w.walk(body, bodyScope, "")
+	}
+	return inner
+}
+
+// allowedTableFunctions are the table functions a client may call: they
+// compute from their arguments and touch no files, settings or catalogs.
+var allowedTableFunctions = map[string]bool{
+	"range": true, "generate_series": true, "unnest": true, "json_each": true, "json_tree": true,
+	"repeat": true, "repeat_row": true, "pg_timezone_names": true,
+}
+
+var scalarTableFunctions = map[string]bool{"range": true, "generate_series": true, "unnest": true}
+
+// deniedFunctions reveal the engine's internals (settings, the rewritten
+// query text with file paths, statistics of hidden rows) or have side effects.
+var deniedFunctions = map[string]bool{
+	"current_query": true, "getvariable": true, "stats": true, "write_log": true,
+	"json_execute_serialized_sql": true, "nextval": true, "currval": true, "txid_current": true,
+	"in_search_path": true, "current_schemas": true, "parse_duckdb_log_message": true,
+}
+
+func (w *walker) bindTable(m map[string]any, sc *scope) {
+	schemaName, _ := m["schema_name"].(string)
+	tableName, _ := m["table_name"].(string)
+	catalogName, _ := m["catalog_name"].(string)
+	if catalogName != "" && !strings.EqualFold(catalogName, DatabaseName) {
+		w.fail(sqlstate.New(sqlstate.FeatureNotSupported, "cross-database references are not implemented: %s.%s.%s", catalogName, schemaName, tableName))
+		return
+	}
+	if schemaName == "" && catalogName == "" && sc.has(tableName) {
+		return // a CTE reference
+	}
+	if at, ok := m["at_clause"]; ok && at != nil {
+		w.fail(sqlstate.New(sqlstate.FeatureNotSupported, "time travel (AT) is not supported yet"))
+		return
+	}
+	ref, err := w.s.resolveName(w.ctx, schemaName, tableName)
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	b, ok := w.rels[ref.key()]
+	if !ok {
+		rel, err := w.s.resolve(w.ctx, ref)
+		if err != nil {
+			w.fail(err)
+			return
+		}
+		b = &boundRelation{name: fmt.Sprintf("__floe_r%d", w.s.engine.nextRel.Add(1)), rel: rel}
+		w.rels[ref.key()] = b
+		w.order = append(w.order, b)
+	}
+	if alias, _ := m["alias"].(string); alias == "" {
+		m["alias"] = tableName
+	}
+	m["table_name"] = b.name
+	m["schema_name"] = ""
+	m["catalog_name"] = ""
+}
+
+// replaceWithConstant turns an expression node into a VARCHAR constant (or
+// NULL when value is nil), keeping its alias or naming the column like
+// PostgreSQL does.
+func replaceWithConstant(m map[string]any, value any, typeID string, columnName string, inSelectList bool) {
+	alias, _ := m["alias"].(string)
+	loc := m["query_location"]
+	clear(m)
+	m["class"] = "CONSTANT"
+	m["type"] = "VALUE_CONSTANT"
+	if alias == "" && inSelectList {
+		alias = columnName
+	}
+	m["alias"] = alias
+	m["query_location"] = loc
+	m["value"] = map[string]any{
+		"type":    map[string]any{"id": typeID, "type_info": nil},
+		"is_null": value == nil,
+		"value":   value,
+	}
+}
+
+// rewriteFunction answers PostgreSQL's session and catalog functions from
+// the session and refuses engine functions. It reports whether it replaced
+// the node (then there is nothing left to visit).
+func (w *walker) rewriteFunction(m map[string]any, inSelectList bool) bool {
+	name, _ := m["function_name"].(string)
+	schema, _ := m["schema"].(string)
+	lname := strings.ToLower(name)
+	if schema != "" && !strings.EqualFold(schema, "pg_catalog") && !strings.EqualFold(schema, "main") {
+		w.fail(sqlstate.New(sqlstate.UndefinedFunction, "function %s.%s does not exist", schema, name))
+		return true
+	}
+	if deniedFunctions[lname] {
+		w.fail(sqlstate.New(sqlstate.InsufficientPrivilege, "permission denied for function %s", name))
+		return true
+	}
+	args, _ := m["children"].([]any)
+	s := w.s
+	if schema != "" {
+		// DuckDB would read pg_catalog.f(x) as a method call on a column
+		// named pg_catalog; its search path finds f anyway.
+		m["schema"] = ""
+	}
+	switch lname {
+	case "version":
+		replaceWithConstant(m, "PostgreSQL "+ServerVersion+" (floe) on x86_64-pc-linux-gnu, compiled by Go, 64-bit", "VARCHAR", "version", inSelectList)
+	case "current_database", "current_catalog":
+		replaceWithConstant(m, DatabaseName, "VARCHAR", lname, inSelectList)
+	case "current_schema":
+		replaceWithConstant(m, s.currentSchema(), "VARCHAR", lname, inSelectList)
+	case "current_user", "session_user", "user", "current_role":
+		replaceWithConstant(m, s.user, "VARCHAR", lname, inSelectList)
+	case "pg_get_userbyid":
+		replaceWithConstant(m, s.user, "VARCHAR", lname, inSelectList)
+	case "pg_encoding_to_char":
+		replaceWithConstant(m, "UTF8", "VARCHAR", lname, inSelectList)
+	case "pg_table_is_visible", "pg_type_is_visible", "pg_function_is_visible":
+		// Every table is visible: unqualified names resolve across
+		// namespaces (resolve.go).
+		replaceWithConstant(m, true, "BOOLEAN", lname, inSelectList)
+	case "format_type", "pg_get_expr", "pg_relation_is_publishable", "array_upper", "array_lower", "obj_description", "col_description", "shobj_description", "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
+		"pg_get_indexdef", "pg_get_triggerdef", "pg_get_partkeydef", "pg_get_ruledef", "pg_get_statisticsobjdef_columns":
+		// Emulations installed as macros when the engine starts.
+		m["function_name"] = "floe_" + lname
+		m["schema"] = "main"
+		return false
+	case "current_setting":
+		if len(args) == 0 {
+			w.fail(sqlstate.New(sqlstate.UndefinedFunction, "function current_setting() does not exist"))
+			return true
+		}
+		arg, _ := args[0].(map[string]any)
+		val, _ := arg["value"].(map[string]any)
+		setting, ok := val["value"].(string)
+		if c, _ := arg["class"].(string); c != "CONSTANT" || !ok {
+			w.fail(sqlstate.New(sqlstate.FeatureNotSupported, "current_setting takes a constant name in floe"))
+			return true
+		}
+		v, err := s.settings.get(setting)
+		if err != nil {
+			if len(args) > 1 { // missing_ok
+				replaceWithConstant(m, nil, "VARCHAR", lname, inSelectList)
+				return true
+			}
+			w.fail(err)
+			return true
+		}
+		replaceWithConstant(m, v, "VARCHAR", lname, inSelectList)
+	default:
+		return false
+	}
+	return true
+}
+
+func (w *walker) rewriteColumnRef(m map[string]any, inSelectList bool) {
+	names, _ := m["column_names"].([]any)
+	if len(names) != 1 {
+		return
+	}
+	name, _ := names[0].(string)
+	switch strings.ToLower(name) {
+	case "current_user", "session_user", "current_role":
+		replaceWithConstant(m, w.s.user, "VARCHAR", strings.ToLower(name), inSelectList)
+	case "current_catalog":
+		replaceWithConstant(m, DatabaseName, "VARCHAR", "current_catalog", inSelectList)
+	}
+}
+
+// rewriteCast maps PostgreSQL's object identifier types to what floe's
+// emulated catalog stores: oids are BIGINT, reg* names are text.
+func (w *walker) rewriteCast(m map[string]any) {
+	ct, _ := m["cast_type"].(map[string]any)
+	info, _ := ct["type_info"].(map[string]any)
+	name, _ := info["name"].(string)
+	switch strings.ToLower(name) {
+	case "regclass":
+		// 'schema.table'::regclass is the table's oid; an oid::regclass
+		// stays a number (psql only compares it).
+		child, _ := m["child"].(map[string]any)
+		if c, _ := child["class"].(string); c == "CONSTANT" {
+			if v, ok := child["value"].(map[string]any)["value"].(string); ok {
+				oid, err := w.s.regclass(w.ctx, v)
+				if err != nil {
+					w.fail(err)
+					return
+				}
+				replaceWithConstant(m, json.Number(fmt.Sprint(oid)), "BIGINT", "regclass", false)
+				return
+			}
+		}
+		m["cast_type"] = map[string]any{"id": "BIGINT", "type_info": nil}
+	case "regtype", "regproc", "regprocedure", "regnamespace", "regrole", "regoper", "regconfig":
+		m["cast_type"] = map[string]any{"id": "VARCHAR", "type_info": nil}
+	case "oid", "xid", "cid", "tid", "regoperator", "int2vector", "oidvector":
+		m["cast_type"] = map[string]any{"id": "BIGINT", "type_info": nil}
+	case "name", "bpchar", "char", "character", "text", "pg_node_tree", "aclitem":
+		m["cast_type"] = map[string]any{"id": "VARCHAR", "type_info": nil}
+	}
+}
+
+// pgColumnName is the name PostgreSQL gives an unaliased select-list
+// expression (count(*) is "count", a cast takes its operand's name,
+// anything else without a name is "?column?"). Column references and stars
+// keep DuckDB's naming, which already matches.
+func pgColumnName(e map[string]any) string {
+	class, _ := e["class"].(string)
+	switch class {
+	case "COLUMN_REF", "STAR":
+		return ""
+	case "FUNCTION":
+		if op, _ := e["is_operator"].(bool); op {
+			return "?column?"
+		}
+		name, _ := e["function_name"].(string)
+		switch name {
+		case "count_star":
+			return "count"
+		case "~~", "!~~", "~~*", "!~~*", "+", "-", "*", "/", "%", "||", "^", "**", "//", "&", "|", "<<", ">>":
+			return "?column?"
+		}
+		if strings.HasPrefix(name, "floe_") {
+			return strings.TrimPrefix(name, "floe_")
+		}
+		return name
+	case "CAST":
+		child, _ := e["child"].(map[string]any)
+		if n := pgColumnName(child); n != "" && n != "?column?" {
+			return n
+		}
+		if c, _ := child["class"].(string); c == "COLUMN_REF" {
+			names, _ := child["column_names"].([]any)
+			if len(names) > 0 {
+				n, _ := names[len(names)-1].(string)
+				return n
+			}
+		}
+		ct, _ := e["cast_type"].(map[string]any)
+		id, _ := ct["id"].(string)
+		return castTypeName(id)
+	case "CASE":
+		return "case"
+	case "SUBQUERY":
+		if t, _ := e["subquery_type"].(string); t == "EXISTS" {
+			return "exists"
+		}
+		return "?column?"
+	}
+	return "?column?"
+}
+
+func castTypeName(id string) string {
+	switch id {
+	case "INTEGER":
+		return "int4"
+	case "BIGINT":
+		return "int8"
+	case "SMALLINT":
+		return "int2"
+	case "VARCHAR":
+		return "text"
+	case "BOOLEAN":
+		return "bool"
+	case "DOUBLE":
+		return "float8"
+	case "FLOAT":
+		return "float4"
+	case "DECIMAL":
+		return "numeric"
+	case "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_TZ":
+		return "timestamptz"
+	}
+	return strings.ToLower(id)
+}

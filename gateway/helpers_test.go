@@ -1,0 +1,154 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/floe-dev/floe/authz"
+	"github.com/floe-dev/floe/catalog"
+	"github.com/floe-dev/floe/gateway"
+	"github.com/floe-dev/floe/pgwire"
+	"github.com/floe-dev/floe/sqlstate"
+)
+
+// env is an in-process engine over a catalog in a temp directory.
+type env struct {
+	dir    string
+	cat    *catalog.Catalog
+	engine *gateway.Engine
+}
+
+func MustEnv(tb testing.TB) *env {
+	tb.Helper()
+	ctx := context.Background()
+	dir := tb.TempDir()
+	cat, err := catalog.Open(ctx, catalog.Config{Dir: dir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	users, err := authz.OpenDirectory(filepath.Join(dir, "users.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := gateway.New(cat, users, gateway.Config{CacheDir: filepath.Join(dir, "cache"), Threads: 2})
+	if err := e.Start(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { e.Close(); cat.Close() })
+	return &env{dir: dir, cat: cat, engine: e}
+}
+
+func (e *env) MustSession(tb testing.TB) *gateway.Session {
+	tb.Helper()
+	s, err := e.engine.NewSession(context.Background(), "admin", "floe", nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// query runs text and returns its column names and rows.
+func query(s *gateway.Session, text string, params ...any) ([]string, [][]any, error) {
+	ctx := context.Background()
+	cols, res, err := s.Query(ctx, text, params...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer res.Close()
+	var rows [][]any
+	for {
+		row, err := res.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = append(rows, append([]any(nil), row...))
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names, rows, nil
+}
+
+func MustQuery(tb testing.TB, s *gateway.Session, text string, params ...any) ([]string, [][]any) {
+	tb.Helper()
+	names, rows, err := query(s, text, params...)
+	if err != nil {
+		tb.Fatalf("%s: %v", text, err)
+	}
+	return names, rows
+}
+
+func MustFail(tb testing.TB, s *gateway.Session, text, code string) *sqlstate.Error {
+	tb.Helper()
+	_, _, err := query(s, text)
+	if err == nil {
+		tb.Fatalf("%s: succeeded, want SQLSTATE %s", text, code)
+	}
+	e := sqlstate.Public(err)
+	if e.Code != code {
+		tb.Fatalf("%s: got %s %q (%v), want SQLSTATE %s", text, e.Code, e.Message, err, code)
+	}
+	return e
+}
+
+var idNameSchema = iceberg.NewSchema(0,
+	iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64, Required: false},
+	iceberg.NestedField{ID: 2, Name: "name", Type: iceberg.PrimitiveTypes.String, Required: false},
+)
+
+// MustTable creates ns.name with the id/name schema, merge-on-read deletes.
+func (e *env) MustTable(tb testing.TB, ns, name string) *catalog.Table {
+	tb.Helper()
+	t, err := e.cat.CreateTable(context.Background(), ns, name, idNameSchema, map[string]string{
+		table.WriteDeleteModeKey: table.WriteModeMergeOnRead,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+// MustAppend appends rows (id, name) and publishes the new snapshot.
+func (e *env) MustAppend(tb testing.TB, t *catalog.Table, ids []int64, names []string) *catalog.Table {
+	tb.Helper()
+	ctx := context.Background()
+	sc, err := table.SchemaToArrowSchema(t.Iceberg().Schema(), nil, true, false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	for i, id := range ids {
+		b.Field(0).(*array.Int64Builder).Append(id)
+		b.Field(1).(*array.StringBuilder).Append(names[i])
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
+	defer tbl.Release()
+	fresh, err := e.cat.Reload(ctx, t.Namespace, t.Name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	nt, err := fresh.Iceberg().AppendTable(ctx, tbl, int64(len(ids)), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e.cat.Committed(t.Namespace, t.Name, nt)
+}
+
+var _ pgwire.Engine = (*gateway.Engine)(nil)

@@ -1,0 +1,320 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/floe-dev/floe/catalog"
+)
+
+const (
+	// commitAttempts bounds the attempts of one group commit that loses
+	// races with other writers.
+	commitAttempts = 10
+	// idleAfter is how long a committer without requests lives on.
+	idleAfter = 30 * time.Second
+)
+
+// committer group-commits the requests to one table. It runs in its own
+// goroutine, owned by the Service (s.wg), from the first request to the table
+// until it has been idle for a while or the Service closes.
+type committer struct {
+	s     *Service
+	key   tableKey
+	queue []*pending // guarded by s.mu
+	wake  chan struct{}
+	last  time.Time // start of the last commit
+}
+
+// enqueue hands p to the committer of key, starting one if needed.
+func (s *Service) enqueue(key tableKey, p *pending) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	c := s.committers[key]
+	if c == nil {
+		c = &committer{s: s, key: key, wake: make(chan struct{}, 1)}
+		s.committers[key] = c
+		s.wg.Add(1)
+		go c.run()
+	}
+	c.queue = append(c.queue, p)
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (c *committer) run() {
+	s := c.s
+	defer s.wg.Done()
+	idle := time.NewTimer(idleAfter)
+	defer idle.Stop()
+	var wait *time.Timer
+	for {
+		s.mu.Lock()
+		n, closed := len(c.queue), s.closed
+		if n == 0 && closed {
+			delete(s.committers, c.key)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+
+		if n == 0 {
+			idle.Reset(idleAfter)
+			select {
+			case <-c.wake:
+			case <-s.stopping:
+			case <-idle.C:
+				s.mu.Lock()
+				if len(c.queue) == 0 {
+					delete(s.committers, c.key)
+					s.mu.Unlock()
+					return
+				}
+				s.mu.Unlock()
+			}
+			continue
+		}
+
+		// At most one commit per interval: wait until the interval since
+		// the last commit has passed, gathering requests meanwhile. A lone
+		// request after a quiet spell commits at once. Closing commits now.
+		if d := time.Until(c.last.Add(s.cfg.CommitInterval)); d > 0 && !closed {
+			if wait == nil {
+				wait = time.NewTimer(d)
+			} else {
+				wait.Reset(d)
+			}
+			select {
+			case <-wait.C:
+			case <-s.stopping:
+				wait.Stop()
+			}
+		}
+
+		s.mu.Lock()
+		batch := c.queue
+		c.queue = nil
+		s.mu.Unlock()
+		c.last = time.Now()
+		c.commit(s.ctx, batch)
+	}
+}
+
+// commit commits the requests of batch in one Iceberg commit and answers
+// each of them. Requests whose records conflict with the schema as the
+// earlier requests of the batch leave it are rejected alone.
+func (c *committer) commit(ctx context.Context, batch []*pending) {
+	s := c.s
+	ns, name := c.key.ns, c.key.name
+	answered := make([]bool, len(batch))
+	answer := func(i int, o outcome) {
+		if !answered[i] {
+			answered[i] = true
+			batch[i].done <- o
+		}
+	}
+	defer func() {
+		// Whatever happened, nobody waits forever.
+		for i := range batch {
+			answer(i, outcome{err: errors.New("ingest: request not committed")})
+		}
+	}()
+
+	var lastErr error
+	for attempt := range commitAttempts {
+		if attempt > 0 {
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				lastErr = err
+				break
+			}
+		}
+		var accepted []int
+		res, err := c.attempt(ctx, batch, answered, answer, attempt > 0, &accepted)
+		if err == nil {
+			for _, i := range accepted {
+				answer(i, outcome{res: Result{Rows: int64(len(batch[i].records)), SnapshotID: res}})
+			}
+			return
+		}
+		lastErr = err
+		if !retriable(err) {
+			break
+		}
+		s.conflicts.Add(1)
+		s.log.Debug("ingest: commit conflict, retrying", "table", ns+"."+name, "attempt", attempt+1, "err", err)
+	}
+	if errors.Is(lastErr, errNothingToCommit) {
+		return
+	}
+	s.log.Error("ingest: commit failed", "table", ns+"."+name, "requests", len(batch), "err", lastErr)
+	for i := range batch {
+		answer(i, outcome{err: fmt.Errorf("commit %s.%s: %w", ns, name, lastErr)})
+	}
+}
+
+var (
+	errNothingToCommit = errors.New("nothing to commit")
+	errTableCreated    = errors.New("table created concurrently")
+)
+
+// attempt makes one try at committing batch: load the table, merge the
+// requests not yet answered into its schema, create or evolve the table,
+// append the rows and commit. It returns the new snapshot id and sets
+// accepted to the requests the snapshot holds.
+func (c *committer) attempt(ctx context.Context, batch []*pending, answered []bool, answer func(int, outcome), reload bool, accepted *[]int) (int64, error) {
+	s := c.s
+	ns, name := c.key.ns, c.key.name
+
+	var t *catalog.Table
+	var err error
+	if reload {
+		t, err = s.cat.Reload(ctx, ns, name)
+	} else {
+		t, err = s.cat.Table(ctx, ns, name)
+	}
+	exists := err == nil
+	if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
+		return 0, err
+	}
+	var root *node
+	if exists {
+		root = schemaNode(t.Schema())
+	} else {
+		root = schemaNode(nil)
+	}
+
+	// Merge request by request; a request that conflicts is rejected and
+	// leaves the schema as it was.
+	*accepted = (*accepted)[:0]
+	var kept []*pending
+	for i, p := range batch {
+		if answered[i] {
+			continue
+		}
+		if err := p.ctx.Err(); err != nil {
+			answer(i, outcome{err: context.Cause(p.ctx)})
+			continue
+		}
+		trial := cloneNode(root)
+		if rerr := merge(trial, p.shape); rerr != nil {
+			answer(i, outcome{err: rerr})
+			continue
+		}
+		root = trial
+		*accepted = append(*accepted, i)
+		kept = append(kept, p)
+	}
+	if len(kept) == 0 {
+		return 0, errNothingToCommit
+	}
+
+	if !exists {
+		props := map[string]string{table.ParquetCompressionKey: "zstd"}
+		t, err = s.cat.CreateTable(ctx, ns, name, newSchema(root), props)
+		if errors.Is(err, catalog.ErrTableExists) {
+			return 0, errTableCreated // another writer won: reload and merge again
+		}
+		if err != nil {
+			return 0, err
+		}
+		s.log.Info("ingest: created table", "table", ns+"."+name)
+	}
+
+	txn := t.Iceberg().NewTransaction()
+	if adds := additions(root); exists && len(adds) > 0 {
+		us := txn.UpdateSchema(true, false)
+		for _, a := range adds {
+			us.AddColumn(a.path, a.typ, "", false, nil)
+		}
+		if err := us.Commit(); err != nil {
+			return 0, fmt.Errorf("evolve schema: %w", err)
+		}
+	}
+	staged, err := txn.StagedTable()
+	if err != nil {
+		return 0, err
+	}
+	rec, err := buildRecord(staged.Schema(), kept)
+	if err != nil {
+		return 0, err
+	}
+	defer rec.Release()
+	rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+	if err != nil {
+		return 0, err
+	}
+	defer rdr.Release()
+	props := iceberg.Properties{
+		"floe.source":   "http",
+		"floe.requests": fmt.Sprint(len(kept)),
+	}
+	if err := txn.Append(ctx, rdr, props); err != nil {
+		return 0, fmt.Errorf("append: %w", err)
+	}
+	committed, err := txn.Commit(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ct := s.cat.Committed(ns, name, committed)
+	return ct.SnapshotID(), nil
+}
+
+// retriable reports whether a failed attempt may succeed after reloading
+// the table: another writer committed first. The SQL catalog reports a
+// moved metadata location as table.ErrCommitFailed, but a failed
+// requirement (`requirement failed: branch "main" has changed`, `branch
+// "main" was created concurrently`, "current schema id has changed") as a
+// plain error, so those are recognised by their text.
+func retriable(err error) bool {
+	if errors.Is(err, table.ErrCommitFailed) || errors.Is(err, errTableCreated) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "equirement failed") &&
+		(strings.Contains(msg, "has changed") || strings.Contains(msg, "was created concurrently"))
+}
+
+// backoff returns a jittered wait before retry attempt n (n ≥ 1).
+func backoff(n int) time.Duration {
+	d := 10 * time.Millisecond << min(n-1, 5) // 10ms … 320ms
+	return d/2 + rand.N(d/2)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// cloneNode deep-copies a merge tree so a rejected request leaves no trace.
+func cloneNode(n *node) *node {
+	c := *n
+	c.fields, c.byName = nil, nil
+	for _, f := range n.fields {
+		c.addField(f.name, cloneNode(f.n))
+	}
+	if n.elem != nil {
+		c.elem = cloneNode(n.elem)
+	}
+	return &c
+}

@@ -1,0 +1,52 @@
+package pgwire
+
+import "io"
+
+// Test hooks for package pgwire_test.
+
+// DecodeParam decodes one parameter as Bind does.
+func DecodeParam(oid uint32, format int16, src []byte) (any, error) {
+	var c codec
+	return c.decodeParam(1, oid, format, src)
+}
+
+// EncodeValue encodes one result value as a DataRow field body (without the
+// length); nil result means NULL.
+func EncodeValue(oid uint32, format int16, v any) ([]byte, error) {
+	var c codec
+	b, err := c.appendField(nil, oid, format, v)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 4 && b[0] == 0xff {
+		return nil, nil
+	}
+	return b[4:], nil
+}
+
+// RowWriter drives the connection's DataRow encoder and output buffer.
+type RowWriter struct{ c *conn }
+
+func NewRowWriter(w io.Writer) *RowWriter {
+	c := &conn{}
+	c.w = writer{w: w, flushAt: defaultFlushBytes}
+	return &RowWriter{c: c}
+}
+
+func (r *RowWriter) WriteRow(row []any, cols []Column, formats []int16) error {
+	return r.c.writeRow(row, cols, formats)
+}
+
+func (r *RowWriter) Flush() error { return r.c.w.flush() }
+
+// ParseSCRAMClientFirst and ParseSCRAMClientFinal expose the SCRAM parsers
+// to the fuzzers.
+func ParseSCRAMClientFirst(msg string) error {
+	_, err := parseSCRAMClientFirst(msg)
+	return err
+}
+
+func ParseSCRAMClientFinal(msg string) error {
+	_, err := parseSCRAMClientFinal(msg)
+	return err
+}
