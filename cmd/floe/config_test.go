@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "floe.yaml")
+	os.WriteFile(file, []byte("data: /from/file\npg_addr: 127.0.0.1:6000\ningest:\n  commit_interval: 2s\n"), 0o644)
+	t.Setenv("FLOE_PG_ADDR", "127.0.0.1:7000")
+	t.Setenv("FLOE_HTTP_ADDR", "127.0.0.1:7001")
+	cfg, rest, err := parseConfig("serve", []string{"--config", file, "--http-addr", "127.0.0.1:9000", "extra"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Data != "/from/file" || cfg.PGAddr != "127.0.0.1:7000" || cfg.HTTPAddr != "127.0.0.1:9000" ||
+		cfg.Ingest.CommitInterval != 2*time.Second || len(rest) != 1 {
+		t.Fatalf("layered config wrong: %+v rest %v", cfg, rest)
+	}
+}
+
+func TestInvalidConfigNamesTheField(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		yaml, env, field string
+	}{
+		{yaml: "pg_addr: nope\n", field: "pg_addr"},
+		{yaml: "http_addr: 127.0.0.1:99999\n", field: "http_addr"},
+		{yaml: "log_level: loud\n", field: "log_level"},
+		{yaml: "ingest:\n  commit_interval: 1ms\n", field: "ingest.commit_interval"},
+		{yaml: "ingest:\n  max_body_bytes: -1\n", field: "ingest.max_body_bytes"},
+		{yaml: "tls:\n  cert: /x.crt\n", field: "tls"},
+		{yaml: "no_such_key: 1\n", field: "no_such_key"},
+		{yaml: "duckdb:\n  threads: many\n", field: "threads"},
+		{env: "FLOE_COMMIT_INTERVAL=soon", field: "FLOE_COMMIT_INTERVAL"},
+		{env: "FLOE_TLS_REQUIRE=perhaps", field: "FLOE_TLS_REQUIRE"},
+	}
+	for _, c := range cases {
+		t.Run(c.field, func(t *testing.T) {
+			args := []string{}
+			if c.yaml != "" {
+				file := filepath.Join(dir, c.field+".yaml")
+				os.WriteFile(file, []byte(c.yaml), 0o644)
+				args = append(args, "--config", file)
+			}
+			if c.env != "" {
+				k, v, _ := strings.Cut(c.env, "=")
+				t.Setenv(k, v)
+			}
+			_, _, err := parseConfig("serve", args)
+			if err == nil {
+				t.Fatal("invalid configuration accepted")
+			}
+			if !strings.Contains(err.Error(), c.field) {
+				t.Fatalf("error %q does not name %s", err, c.field)
+			}
+		})
+	}
+}
+
+func TestSQLCommandPrintsTable(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := run([]string{"sql", "--data", dir, "SELECT 1 AS one, 'x' AS letter"}, strings.NewReader(""), &out, &errOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := " one | letter\n-----+--------\n 1   | x\n(1 row)\n"
+	if out.String() != want {
+		t.Fatalf("got\n%q\nwant\n%q", out.String(), want)
+	}
+	err = run([]string{"sql", "--data", dir, "SELECT * FROM read_parquet('/etc/passwd')"}, strings.NewReader(""), &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "42501") {
+		t.Fatalf("refused statement: %v", err)
+	}
+}
+
+func TestUserPasswd(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run([]string{"user", "passwd", "--data", dir, "alice"}, strings.NewReader("correct horse\n"), &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "users.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "correct horse") || !strings.Contains(string(raw), "SCRAM-SHA-256$") {
+		t.Fatalf("users.json must hold only a verifier: %s", raw)
+	}
+	if err := run([]string{"user", "passwd", "--data", dir, "alice"}, strings.NewReader("short\n"), &out, &out); err == nil {
+		t.Fatal("short password accepted")
+	}
+}

@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/iceberg-go"
+
+	"github.com/floe-dev/floe/authz"
+	"github.com/floe-dev/floe/catalog"
+)
+
+// FuzzRewrite feeds arbitrary statements to the analyser. Whatever it
+// accepts must come out sealed: every table reference points at a CTE, and
+// no table function other than the allowed ones appears outside the
+// relations floe emitted.
+func FuzzRewrite(f *testing.F) {
+	for _, seed := range []string{
+		"SELECT * FROM clinical.vitals",
+		"WITH x AS (SELECT * FROM vitals) SELECT * FROM x JOIN clinical.vitals v ON true",
+		"SELECT * FROM read_parquet('x')",
+		"SELECT (SELECT max(id) FROM clinical.vitals) FROM generate_series(1,3) s",
+		"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT * FROM r",
+		"SELECT * FROM (SELECT * FROM clinical.vitals) t, LATERAL unnest([1,2])",
+		"SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = 'clinical.vitals'::regclass",
+		"WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a",
+		"SELECT * FROM vitals WHERE id IN (SELECT id FROM clinical.vitals EXCEPT SELECT 1)",
+		"FROM clinical.vitals SELECT id",
+		"SELECT current_setting('TimeZone'), version()",
+	} {
+		f.Add(seed)
+	}
+	ctx := context.Background()
+	dir := f.TempDir()
+	cat, err := catalog.Open(ctx, catalog.Config{Dir: dir})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer cat.Close()
+	sc := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64})
+	if _, err := cat.CreateTable(ctx, "clinical", "vitals", sc, nil); err != nil {
+		f.Fatal(err)
+	}
+	users, _ := authz.OpenDirectory(filepath.Join(dir, "users.json"))
+	e := New(cat, users, Config{Threads: 1})
+	if err := e.Start(ctx); err != nil {
+		f.Fatal(err)
+	}
+	defer e.Close()
+	s, err := e.NewSession(ctx, "admin", "floe", nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+
+	f.Fuzz(func(t *testing.T, sql string) {
+		out, err := s.rewriteQuery(ctx, sql)
+		if err != nil {
+			return
+		}
+		tree, err := s.serialize(ctx, out)
+		if err != nil {
+			t.Fatalf("rewritten SQL does not parse: %v\n%s", err, out)
+		}
+		ctes := map[string]bool{}
+		collectCTENames(tree, ctes)
+		checkSealed(t, tree, ctes, false, out)
+	})
+}
+
+func collectCTENames(n any, into map[string]bool) {
+	switch v := n.(type) {
+	case []any:
+		for _, e := range v {
+			collectCTENames(e, into)
+		}
+	case map[string]any:
+		if cm, ok := v["cte_map"].(map[string]any); ok {
+			entries, _ := cm["map"].([]any)
+			for _, e := range entries {
+				if k, _ := e.(map[string]any)["key"].(string); k != "" {
+					into[strings.ToLower(k)] = true
+				}
+			}
+		}
+		for _, c := range v {
+			collectCTENames(c, into)
+		}
+	}
+}
+
+func checkSealed(t *testing.T, n any, ctes map[string]bool, inFloeRelation bool, sql string) {
+	switch v := n.(type) {
+	case []any:
+		for _, e := range v {
+			checkSealed(t, e, ctes, inFloeRelation, sql)
+		}
+	case map[string]any:
+		typ, _ := v["type"].(string)
+		class, _ := v["class"].(string)
+		if typ == "BASE_TABLE" && class == "" && !inFloeRelation {
+			schema, _ := v["schema_name"].(string)
+			name, _ := v["table_name"].(string)
+			if schema != "" || !ctes[strings.ToLower(name)] {
+				t.Fatalf("table reference %s.%s is not a CTE reference:\n%s", schema, name, sql)
+			}
+		}
+		if typ == "TABLE_FUNCTION" && class == "" && !inFloeRelation {
+			fn, _ := v["function"].(map[string]any)
+			name, _ := fn["function_name"].(string)
+			if !allowedTableFunctions[strings.ToLower(name)] {
+				t.Fatalf("table function %s escaped:\n%s", name, sql)
+			}
+		}
+		if cm, ok := v["cte_map"].(map[string]any); ok {
+			entries, _ := cm["map"].([]any)
+			for _, e := range entries {
+				em, _ := e.(map[string]any)
+				k, _ := em["key"].(string)
+				checkSealed(t, em["value"], ctes, inFloeRelation || strings.HasPrefix(k, "__floe_r"), sql)
+			}
+		}
+		for k, c := range v {
+			if k != "cte_map" {
+				checkSealed(t, c, ctes, inFloeRelation, sql)
+			}
+		}
+	}
+}
