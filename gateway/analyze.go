@@ -295,7 +295,7 @@ var scalarTableFunctions = map[string]bool{"range": true, "generate_series": tru
 // query text with file paths, statistics of hidden rows) or have side effects.
 var deniedFunctions = map[string]bool{
 	"current_query": true, "getvariable": true, "stats": true, "write_log": true,
-	"json_execute_serialized_sql": true, "nextval": true, "currval": true, "txid_current": true,
+	"json_execute_serialized_sql": true, "nextval": true, "currval": true,
 	"in_search_path": true, "current_schemas": true, "parse_duckdb_log_message": true,
 }
 
@@ -326,7 +326,7 @@ func (w *walker) bindTable(m map[string]any, sc *scope) {
 			w.fail(err)
 			return
 		}
-		b = &boundRelation{name: fmt.Sprintf("__floe_r%d", w.s.engine.nextRel.Add(1)), rel: rel}
+		b = &boundRelation{name: fmt.Sprintf("__floe_r%d", len(w.order)+1), rel: rel}
 		w.rels[ref.key()] = b
 		w.order = append(w.order, b)
 	}
@@ -392,13 +392,17 @@ func (w *walker) rewriteFunction(m map[string]any, inSelectList bool) bool {
 		replaceWithConstant(m, s.user, "VARCHAR", lname, inSelectList)
 	case "pg_get_userbyid":
 		replaceWithConstant(m, s.user, "VARCHAR", lname, inSelectList)
+	case "pg_backend_pid":
+		replaceWithConstant(m, json.Number(fmt.Sprint(s.pid)), "INTEGER", lname, inSelectList)
 	case "pg_encoding_to_char":
 		replaceWithConstant(m, "UTF8", "VARCHAR", lname, inSelectList)
 	case "pg_table_is_visible", "pg_type_is_visible", "pg_function_is_visible":
 		// Every table is visible: unqualified names resolve across
 		// namespaces (resolve.go).
 		replaceWithConstant(m, true, "BOOLEAN", lname, inSelectList)
-	case "format_type", "pg_get_expr", "pg_relation_is_publishable", "array_upper", "array_lower", "obj_description", "col_description", "shobj_description", "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
+	case "format_type", "pg_get_expr", "pg_relation_is_publishable", "array_upper", "array_lower",
+		"quote_ident", "quote_literal", "quote_nullable", "pg_is_in_recovery", "pg_get_serial_sequence",
+		"pg_get_viewdef", "txid_current", "obj_description", "col_description", "shobj_description", "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
 		"pg_get_indexdef", "pg_get_triggerdef", "pg_get_partkeydef", "pg_get_ruledef", "pg_get_statisticsobjdef_columns":
 		// Emulations installed as macros when the engine starts.
 		m["function_name"] = "floe_" + lname

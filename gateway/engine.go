@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -50,9 +49,7 @@ type Engine struct {
 	// one of these names: see resolve.go.
 	systemNames map[string]bool
 
-	nextRel  atomic.Uint64
-	mu       sync.Mutex
-	sessions int
+	nextSession atomic.Int32
 }
 
 var _ pgwire.Engine = (*Engine)(nil)

@@ -24,12 +24,14 @@ type Session struct {
 	user     string
 	settings *settings
 	tx       byte
+	pid      int32 // what pg_backend_pid() answers
 }
 
 var _ pgwire.Session = (*Session)(nil)
 
 func newSession(e *Engine, conn *sql.Conn, user string) *Session {
-	return &Session{engine: e, conn: conn, user: user, settings: newSettings(user), tx: 'I'}
+	return &Session{engine: e, conn: conn, user: user, settings: newSettings(user), tx: 'I',
+		pid: e.nextSession.Add(1)}
 }
 
 // User returns the session's principal.
@@ -392,7 +394,11 @@ func (s *Session) prepareShow(toks []token) (pgwire.Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &commandStatement{tag: "SHOW", rows: [][]any{{v}}, cols: []pgwire.Column{textColumn(strings.ToLower(name))}}, nil
+	// PostgreSQL names the column by the setting's canonical spelling.
+	if def, ok := knownSettings[strings.ToLower(name)]; ok {
+		name = def.name
+	}
+	return &commandStatement{tag: "SHOW", rows: [][]any{{v}}, cols: []pgwire.Column{textColumn(name)}}, nil
 }
 
 func textColumn(name string) pgwire.Column {
