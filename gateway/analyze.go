@@ -26,6 +26,10 @@ var pgSyntaxFixes = []struct {
 // every table reference resolved to its relation, refused constructs
 // rejected. This is the only way client SQL reaches DuckDB.
 func (s *Session) rewriteQuery(ctx context.Context, query string) (string, error) {
+	key := s.rewriteKey(query)
+	if sql, ok := s.engine.rewrites.get(ctx, s.engine.cat, key); ok {
+		return sql, nil
+	}
 	for _, f := range pgSyntaxFixes {
 		query = f.re.ReplaceAllString(query, f.with)
 	}
@@ -53,7 +57,14 @@ func (s *Session) rewriteQuery(ctx context.Context, query string) (string, error
 			return "", err
 		}
 	}
-	return s.deserialize(ctx, tree)
+	out, err := s.deserialize(ctx, tree)
+	if err != nil {
+		return "", err
+	}
+	if !w.uncacheable {
+		s.engine.rewrites.put(key, out, w.order)
+	}
+	return out, nil
 }
 
 // serialize parses SQL with DuckDB's own parser into its JSON parse tree.
@@ -142,11 +153,15 @@ type walker struct {
 	err   error
 	rels  map[string]*boundRelation // by table key: one snapshot per table per statement
 	order []*boundRelation
+	// uncacheable marks statements whose rewrite depends on more than the
+	// text, the principal, the settings and the snapshots of their tables.
+	uncacheable bool
 }
 
 type boundRelation struct {
 	name string
 	rel  relation
+	ref  tableRef
 }
 
 // scope is the chain of CTE names visible at a point of the tree.
@@ -326,7 +341,10 @@ func (w *walker) bindTable(m map[string]any, sc *scope) {
 			w.fail(err)
 			return
 		}
-		b = &boundRelation{name: fmt.Sprintf("__floe_r%d", len(w.order)+1), rel: rel}
+		b = &boundRelation{name: fmt.Sprintf("__floe_r%d", len(w.order)+1), rel: rel, ref: ref}
+		if ref.system {
+			w.uncacheable = true // catalog rows change with every table created
+		}
 		w.rels[ref.key()] = b
 		w.order = append(w.order, b)
 	}
@@ -393,6 +411,7 @@ func (w *walker) rewriteFunction(m map[string]any, inSelectList bool) bool {
 	case "pg_get_userbyid":
 		replaceWithConstant(m, s.user, "VARCHAR", lname, inSelectList)
 	case "pg_backend_pid":
+		w.uncacheable = true
 		replaceWithConstant(m, json.Number(fmt.Sprint(s.pid)), "INTEGER", lname, inSelectList)
 	case "pg_encoding_to_char":
 		replaceWithConstant(m, "UTF8", "VARCHAR", lname, inSelectList)

@@ -50,6 +50,7 @@ type Engine struct {
 	systemNames map[string]bool
 
 	nextSession atomic.Int32
+	rewrites    *rewriteCache
 }
 
 var _ pgwire.Engine = (*Engine)(nil)
@@ -60,7 +61,7 @@ func New(cat *catalog.Catalog, users *authz.Directory, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, cat: cat, users: users, log: cfg.Logger}
+	return &Engine{cfg: cfg, cat: cat, users: users, log: cfg.Logger, rewrites: newRewriteCache()}
 }
 
 // Start starts DuckDB and seals its sandbox (DESIGN.md invariant 2): only the

@@ -24,8 +24,9 @@ func (r tableRef) key() string { return r.namespace + "\x00" + r.name }
 // snapshot's files (or over catalog rows). fence makes it an optimizer
 // fence (MATERIALIZED CTE): governed relations need it, see SECURITY.md.
 type relation struct {
-	sql   string
-	fence bool
+	sql      string
+	fence    bool
+	snapshot int64 // the snapshot read; 0 for catalog relations and empty tables
 }
 
 // resolveName finds the table a (schema, name) reference means, PostgreSQL
@@ -165,7 +166,7 @@ func (s *Session) resolve(ctx context.Context, ref tableRef) (relation, error) {
 	if err != nil {
 		return relation{}, err
 	}
-	return relation{sql: sql}, nil
+	return relation{sql: sql, snapshot: scan.SnapshotID}, nil
 }
 
 // regclass resolves 'name'::regclass to the table's oid.

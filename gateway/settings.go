@@ -69,6 +69,7 @@ func init() {
 type settings struct {
 	values map[string]string // lower-case name → value
 	loc    *time.Location
+	fp     string // cached fingerprint; "" after a change
 }
 
 func newSettings(user string) *settings {
@@ -114,6 +115,7 @@ func (s *settings) set(name, value string) error {
 		s.loc = loc
 	}
 	s.values[key] = value
+	s.fp = ""
 	return nil
 }
 
@@ -133,6 +135,7 @@ func (s *settings) resetAll() {
 		}
 	}
 	s.loc = time.UTC
+	s.fp = ""
 }
 
 func isReadOnly(def setting) bool {

@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/floe-dev/floe/catalog"
+)
+
+// rewriteCache remembers the rewritten SQL of recent statements so that a
+// statement repeated by a client, a dashboard or a pool does not pay for
+// DuckDB's parse-tree round trip again. An entry is keyed by everything
+// the rewrite depends on besides the catalog (text, principal, settings)
+// and is used only while every table it reads is still at the snapshot it
+// was built for; name resolution is trusted for at most entryTTL, the
+// staleness the catalog cache allows anyway.
+type rewriteCache struct {
+	mu      sync.Mutex
+	entries map[string]*rewriteEntry
+}
+
+type rewriteEntry struct {
+	sql    string
+	tables []tableSnapshot
+	built  time.Time
+}
+
+type tableSnapshot struct {
+	ref      tableRef
+	snapshot int64
+}
+
+const (
+	entryTTL        = time.Second
+	maxCacheEntries = 4096
+)
+
+func newRewriteCache() *rewriteCache {
+	return &rewriteCache{entries: map[string]*rewriteEntry{}}
+}
+
+// rewriteKey is the cache key of a statement in this session.
+func (s *Session) rewriteKey(query string) string {
+	return s.user + "\x00" + s.settings.fingerprint() + "\x00" + query
+}
+
+func (c *rewriteCache) get(ctx context.Context, cat *catalog.Catalog, key string) (string, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if !ok || time.Since(e.built) > entryTTL {
+		return "", false
+	}
+	for _, t := range e.tables {
+		tbl, err := cat.Table(ctx, t.ref.namespace, t.ref.name)
+		if err != nil || tbl.SnapshotID() != t.snapshot {
+			return "", false
+		}
+	}
+	return e.sql, true
+}
+
+func (c *rewriteCache) put(key, sql string, rels []*boundRelation) {
+	e := &rewriteEntry{sql: sql, built: time.Now()}
+	for _, r := range rels {
+		e.tables = append(e.tables, tableSnapshot{ref: r.ref, snapshot: r.rel.snapshot})
+	}
+	c.mu.Lock()
+	if len(c.entries) >= maxCacheEntries {
+		clear(c.entries)
+	}
+	c.entries[key] = e
+	c.mu.Unlock()
+}
+
+// fingerprint identifies the settings values a rewrite may embed
+// (current_setting, search_path); it is rebuilt after each change.
+func (s *settings) fingerprint() string {
+	if s.fp == "" {
+		var b strings.Builder
+		for _, k := range sortedSettingNames() {
+			b.WriteString(s.values[k])
+			b.WriteByte(0)
+		}
+		s.fp = b.String()
+	}
+	return s.fp
+}
