@@ -7,15 +7,17 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/floe-dev/floe/scram"
+
 	"github.com/floe-dev/floe/authz"
 )
 
 func TestSecretRoundTrip(t *testing.T) {
-	s, err := authz.NewSecret("pencil", 4096)
+	s, err := scram.New("pencil", 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := authz.ParseSecret(s.String())
+	p, err := scram.Parse(s.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +25,7 @@ func TestSecretRoundTrip(t *testing.T) {
 		t.Fatal("verify after round trip")
 	}
 	for _, bad := range []string{"", "md5abc", "SCRAM-SHA-256$x:y$z:w", "SCRAM-SHA-256$4096:AAAA$AAAA:AAAA"} {
-		if _, err := authz.ParseSecret(bad); err == nil {
+		if _, err := scram.Parse(bad); err == nil {
 			t.Errorf("ParseSecret(%q) accepted", bad)
 		}
 	}
@@ -32,7 +34,7 @@ func TestSecretRoundTrip(t *testing.T) {
 // The verifier format is PostgreSQL's: a known verifier from PostgreSQL
 // (password "pencil", RFC 7677's example salt) must verify.
 func TestSecretMatchesPostgreSQL(t *testing.T) {
-	s, err := authz.ParseSecret("SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=")
+	s, err := scram.Parse("SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=")
 	if err != nil {
 		t.Fatal(err)
 	}

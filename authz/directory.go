@@ -11,6 +11,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/floe-dev/floe/scram"
 )
 
 // ErrUnknownUser is returned for a user the directory does not hold.
@@ -73,7 +75,7 @@ func (d *Directory) load() error {
 		return fmt.Errorf("parse %s: %w", filepath.Base(d.path), err)
 	}
 	for name, u := range f.Users {
-		if _, err := ParseSecret(u.Secret); err != nil {
+		if _, err := scram.Parse(u.Secret); err != nil {
 			return fmt.Errorf("parse %s: user %q: %w", filepath.Base(d.path), name, err)
 		}
 	}
@@ -104,17 +106,17 @@ func (d *Directory) save() error {
 }
 
 // Secret returns the verifier of user.
-func (d *Directory) Secret(user string) (Secret, error) {
+func (d *Directory) Secret(user string) (scram.Secret, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.load(); err != nil {
-		return Secret{}, err
+		return scram.Secret{}, err
 	}
 	u, ok := d.users[user]
 	if !ok {
-		return Secret{}, fmt.Errorf("%w: %q", ErrUnknownUser, user)
+		return scram.Secret{}, fmt.Errorf("%w: %q", ErrUnknownUser, user)
 	}
-	return ParseSecret(u.Secret)
+	return scram.Parse(u.Secret)
 }
 
 // Has reports whether user exists.
@@ -141,7 +143,7 @@ func (d *Directory) SetPassword(user, password string) error {
 	if user == "" {
 		return errors.New("empty user name")
 	}
-	s, err := NewSecret(password, DefaultIterations)
+	s, err := scram.New(password, 0)
 	if err != nil {
 		return err
 	}
@@ -160,7 +162,7 @@ func (d *Directory) Authenticate(user, password string) error {
 	s, err := d.Secret(user)
 	if err != nil {
 		// Spend the same work as a real check so timing does not tell.
-		dummy := Secret{Iterations: DefaultIterations, Salt: make([]byte, 16), StoredKey: make([]byte, 32)}
+		dummy := scram.Secret{Iterations: scram.DefaultIterations, Salt: make([]byte, scram.SaltLen), StoredKey: make([]byte, scram.KeyLen)}
 		dummy.Verify(password)
 		return ErrBadCredentials
 	}

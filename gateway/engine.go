@@ -153,11 +153,7 @@ func (e *Engine) Close() error {
 
 // SCRAMSecret implements pgwire.Engine.
 func (e *Engine) SCRAMSecret(ctx context.Context, user string) (pgwire.SCRAMSecret, error) {
-	s, err := e.users.Secret(user)
-	if err != nil {
-		return pgwire.SCRAMSecret{}, err
-	}
-	return pgwire.SCRAMSecret{Iterations: s.Iterations, Salt: s.Salt, StoredKey: s.StoredKey, ServerKey: s.ServerKey}, nil
+	return e.users.Secret(user)
 }
 
 // Open implements pgwire.Engine.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/floe-dev/floe/scram"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -131,18 +133,18 @@ func TestCleartextOverTLS(t *testing.T) {
 }
 
 func TestSCRAMSecretHelpers(t *testing.T) {
-	s, err := pgwire.NewSCRAMSecret("correct horse", 0)
+	s, err := scram.New("correct horse", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Iterations != pgwire.DefaultSCRAMIterations || len(s.Salt) != 16 {
+	if s.Iterations != scram.DefaultIterations || len(s.Salt) != 16 {
 		t.Fatalf("secret %+v", s)
 	}
 	text := s.String()
 	if !strings.HasPrefix(text, "SCRAM-SHA-256$4096:") {
 		t.Fatalf("String %q", text)
 	}
-	p, err := pgwire.ParseSCRAMSecret(text)
+	p, err := scram.Parse(text)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestSCRAMSecretHelpers(t *testing.T) {
 		"SCRAM-SHA-256$x:c2FsdA==$" + strings.Repeat("A", 43) + "=:" + strings.Repeat("A", 43) + "=",
 		"SCRAM-SHA-256$4096:c2FsdA==",
 	} {
-		if _, err := pgwire.ParseSCRAMSecret(bad); err == nil {
+		if _, err := scram.Parse(bad); err == nil {
 			t.Errorf("ParseSCRAMSecret(%q) accepted", bad)
 		}
 	}

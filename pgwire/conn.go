@@ -148,6 +148,7 @@ func (c *conn) cleanup() {
 		if err := c.sess.Close(); err != nil {
 			c.log.Warn("close session", "err", err)
 		}
+		c.log.Debug("session ended")
 	}
 	c.srv.untrack(c)
 	c.cancel(context.Canceled)
@@ -267,8 +268,14 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 // Engine.Open. false means the connection is over.
 func (c *conn) startup() bool {
 	cfg := c.srv.cfg
-	c.nc.SetDeadline(time.Now().Add(cfg.AuthTimeout))
-	isTLS := false
+	c.mu.Lock()
+	if c.srv.draining.Load() {
+		c.nc.SetDeadline(time.Now()) // Close came first
+	} else {
+		c.nc.SetDeadline(time.Now().Add(cfg.AuthTimeout))
+	}
+	c.mu.Unlock()
+	isTLS, sslAsked, gssAsked := false, false, false
 	var params map[string]string
 	for first := true; params == nil; first = false {
 		hdr, code, body, err := readStartupPacket(c.rw, first)
@@ -298,10 +305,12 @@ func (c *conn) startup() bool {
 			isTLS = true
 
 		case code == sslRequestCode:
-			if len(body) != 0 || isTLS {
+			// One attempt each, before TLS, as PostgreSQL allows.
+			if len(body) != 0 || isTLS || sslAsked {
 				c.sendFatal(protocolError("unexpected SSL negotiation request"))
 				return false
 			}
+			sslAsked = true
 			if c.srv.tls == nil {
 				if _, err := c.nc.Write([]byte{'N'}); err != nil {
 					return false
@@ -318,6 +327,11 @@ func (c *conn) startup() bool {
 			isTLS = true
 
 		case code == gssEncRequestCode:
+			if len(body) != 0 || isTLS || gssAsked {
+				c.sendFatal(protocolError("unexpected GSSAPI negotiation request"))
+				return false
+			}
+			gssAsked = true
 			if _, err := c.nc.Write([]byte{'N'}); err != nil {
 				return false
 			}
@@ -410,7 +424,11 @@ func (c *conn) startup() bool {
 		c.reported[k] = ps[k]
 	}
 	c.w.send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: c.secret})
-	c.nc.SetDeadline(time.Time{})
+	c.mu.Lock()
+	if !c.forced {
+		c.nc.SetDeadline(time.Time{})
+	}
+	c.mu.Unlock()
 	c.log.Debug("session started", "database", db, "tls", isTLS)
 	return true
 }

@@ -23,7 +23,7 @@ func (c *codec) decodeParam(n int, oid uint32, format int16, src []byte) (any, e
 		return nil, nil
 	}
 	if format != textFormat && format != binaryFormat {
-		return nil, protocolError("unsupported format code: %d", format)
+		return nil, sqlstate.New(sqlstate.InvalidParameterValue, "unsupported format code: %d", format)
 	}
 	bin := format == binaryFormat
 	badBinary := func() (any, error) {
@@ -319,7 +319,7 @@ func normalizeNumericText(s string) (string, bool) {
 		mant = mant[1:]
 	}
 	intPart, frac, hasDot := strings.Cut(mant, ".")
-	if intPart == "" && frac == "" || !allDigits(intPart) || !allDigits(frac) {
+	if intPart == "" && frac == "" || !isDigits(intPart) || !isDigits(frac) {
 		return "", false
 	}
 	if strings.Trim(intPart+frac, "0") == "" {
@@ -360,15 +360,6 @@ func normalizeNumericText(s string) (string, bool) {
 		return sign + "0." + strings.Repeat("0", scale-len(digits)) + digits, true
 	}
 	return sign + digits[:len(digits)-scale] + "." + digits[len(digits)-scale:], true
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // numericBinaryToText converts PostgreSQL's binary numeric (base-10000
@@ -413,17 +404,21 @@ func numericBinaryToText(src []byte) (string, bool) {
 	if sign == 0x4000 {
 		b.WriteByte('-')
 	}
-	if weight < 0 {
-		b.WriteByte('0')
-	} else {
-		for i := 0; i <= weight; i++ {
-			d := digit(i)
-			if i == 0 {
-				b.WriteString(strconv.Itoa(d))
-			} else {
-				b.WriteString(pad4(d))
-			}
+	// Integer part, without leading zeros (a sender may not strip zero
+	// groups as PostgreSQL does).
+	started := false
+	for i := 0; i <= weight; i++ {
+		d := digit(i)
+		switch {
+		case started:
+			b.WriteString(pad4(d))
+		case d != 0:
+			b.WriteString(strconv.Itoa(d))
+			started = true
 		}
+	}
+	if !started {
+		b.WriteByte('0')
 	}
 	if dscale > 0 {
 		b.WriteByte('.')

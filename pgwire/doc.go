@@ -10,14 +10,14 @@
 // query protocols (prepared statements, portals, partial Execute with
 // PortalSuspended, skip-to-Sync after errors), text and binary encoding of
 // results and decoding of parameters, CancelRequest, ParameterStatus, and the
-// mapping of errors to ErrorResponse. It also holds helpers other packages
-// need for the same credentials: NewSCRAMSecret, ParseSCRAMSecret,
-// SCRAMSecret.Verify (HTTP Basic auth) and LoadOrCreateCertificate.
+// mapping of errors to ErrorResponse. Verifiers themselves (SCRAMSecret) are
+// package scram's, shared with authz; LoadOrCreateCertificate makes the
+// self-signed certificate TLS falls back on.
 //
 // # What it must not import
 //
 // Only the standard library, github.com/jackc/pgx/v5/pgproto3 and pgtype,
-// and github.com/floe-dev/floe/sqlstate. It knows nothing of DuckDB, Iceberg
+// and the leaf packages github.com/floe-dev/floe/sqlstate and scram. It knows nothing of DuckDB, Iceberg
 // or SQL text: statements are split, analysed and run by an Engine (package
 // gateway implements it; cmd/floe connects the two).
 //
@@ -64,7 +64,7 @@
 //	int2, int4, int8, oid    int16, int32, int64 (any Go integer type works); oid also uint32
 //	float4, float8           float32, float64
 //	numeric                  string, decimal text ("-12.340"; "NaN", "Infinity")
-//	text, varchar, bpchar, name, json, jsonb   string ([]byte also accepted)
+//	text, varchar, bpchar, name, json, jsonb   string
 //	bytea                    []byte
 //	date                     time.Time (its Y-M-D)
 //	time                     time.Duration since midnight
@@ -76,9 +76,17 @@
 //	arrays of the above      []any with nil for NULL elements; nested []any
 //	                         for more dimensions
 //
-// A string is accepted for any OID in text format (it is sent as is). Other
-// Go types fall back to pgtype's encoders. A value the encoder cannot send
-// for its OID fails the statement with XX000 (and a log line).
+// A string is accepted for any OID: in text format it is sent as is, in
+// binary format it is parsed as that type's text (as a parameter would be)
+// and sent in binary; and
+// a []byte for any OID other than bytea is taken as the value already
+// encoded in the requested format (so a parameter of a type pgwire does not
+// decode can be returned unchanged). Other Go types fall back to pgtype's
+// encoders. A value the encoder cannot send for its OID fails the statement
+// with XX000 (and a log line).
+//
+// A Result may also implement Noticer; its notices are sent as
+// NoticeResponse before CommandComplete.
 //
 // Text output matches PostgreSQL's defaults (DateStyle ISO, IntervalStyle
 // postgres, extra_float_digits 1): bool t/f, floats shortest round-trip

@@ -60,7 +60,7 @@ func errorResponse(severity string, e *sqlstate.Error) *pgproto3.ErrorResponse {
 // client may see. ctx is the context the failing call ran under: an uncoded
 // error of a call whose context was cancelled by a CancelRequest becomes
 // 57014, by server shutdown 57P01. fatal reports that the connection must end.
-// logged reports whether the caller must log err (an uncoded error).
+// internal reports an uncoded error, which the caller must log.
 func publicError(ctx context.Context, err error) (pub *sqlstate.Error, fatal, internal bool) {
 	if ctx != nil && ctx.Err() != nil {
 		switch cause := context.Cause(ctx); {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/floe-dev/floe/scram"
+
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/floe-dev/floe/pgwire"
@@ -30,6 +32,7 @@ import (
 //	INTERNAL       fails with an uncoded error
 //	SLOW           blocks in Next until its ctx is cancelled
 //	SLEEP ms       one row after ms milliseconds (ctx-aware)
+//	NOTICE         a result with two notices (Noticer)
 //	SELECT a::t, ... echoes $n parameters and literals cast to t
 type fakeEngine struct {
 	users map[string]pgwire.SCRAMSecret
@@ -51,7 +54,7 @@ func newFakeEngine() *fakeEngine {
 }
 
 func (e *fakeEngine) addUser(tb interface{ Fatal(...any) }, user, password string, iterations int) {
-	s, err := pgwire.NewSCRAMSecret(password, iterations)
+	s, err := scram.New(password, iterations)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -153,6 +156,9 @@ func (s *fakeSession) Prepare(ctx context.Context, sql string, paramOIDs []uint3
 			return nil, sqlstate.New(sqlstate.SyntaxError, "syntax error at or near %q", arg)
 		}
 		st.n = n
+		if s.e.noSlow {
+			st.n = min(n, 100)
+		}
 		switch st.kind {
 		case "ROWS":
 			st.cols = allTypeColumns
@@ -163,7 +169,7 @@ func (s *fakeSession) Prepare(ctx context.Context, sql string, paramOIDs []uint3
 		}
 	case "SLOW":
 		st.cols = []pgwire.Column{{Name: "never", OID: pgtype.Int4OID, Size: 4, Modifier: -1}}
-	case "BEGIN", "COMMIT", "ROLLBACK", "FAIL", "INTERNAL":
+	case "BEGIN", "COMMIT", "ROLLBACK", "FAIL", "INTERNAL", "NOTICE":
 	case "SET":
 		k, v, ok := strings.Cut(arg, "=")
 		if !ok {
@@ -228,7 +234,7 @@ func (st *fakeStatement) parseEcho(list string, declared []uint32) error {
 		col := pgwire.Column{Name: fmt.Sprintf("c%d", i+1), Size: -1, Modifier: -1}
 		if strings.HasPrefix(expr, "$") {
 			n, err := strconv.Atoi(expr[1:])
-			if err != nil || n < 1 {
+			if err != nil || n < 1 || n > 100 {
 				return sqlstate.New(sqlstate.SyntaxError, "syntax error at or near %q", expr)
 			}
 			if typ == "" && n <= len(declared) {
@@ -277,7 +283,7 @@ type fakeStatement struct {
 	closed    bool
 }
 
-func (st *fakeStatement) ParamOIDs() []uint32     { return st.paramOIDs }
+func (st *fakeStatement) ParamOIDs() []uint32      { return st.paramOIDs }
 func (st *fakeStatement) Columns() []pgwire.Column { return st.cols }
 
 func (st *fakeStatement) Close() error {
@@ -327,6 +333,12 @@ func (st *fakeStatement) Execute(ctx context.Context, params []any) (pgwire.Resu
 			WithDetail("detail text").WithHint("hint text"))
 	case "INTERNAL":
 		return fail(errors.New("secret internal detail /warehouse/path"))
+	case "NOTICE":
+		r.tag = "NOTICE"
+		r.notices = []*sqlstate.Error{
+			sqlstate.New(sqlstate.Warning, "settings ignored"),
+			sqlstate.New(sqlstate.SuccessfulCompletion, "nothing to do"),
+		}
 	case "SELECT":
 		row := make([]any, len(st.echo))
 		for i, it := range st.echo {
@@ -349,7 +361,13 @@ type fakeResult struct {
 	tag  string
 	row  []any // reused by NARROW
 	done bool
+
+	notices []*sqlstate.Error
 }
+
+var _ pgwire.Noticer = (*fakeResult)(nil)
+
+func (r *fakeResult) Notices() []*sqlstate.Error { return r.notices }
 
 func (r *fakeResult) Next(ctx context.Context) ([]any, error) {
 	if r.ctx.Err() != nil && r.st.kind != "SLOW" {

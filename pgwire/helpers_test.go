@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -164,4 +163,11 @@ func mustTLSConfig(tb testing.TB) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{cert}}
 }
 
-var _ = os.Getenv
+func mustListen(tb testing.TB) net.Listener {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ln
+}

@@ -122,7 +122,7 @@ func TestExecuteMaxRowsSuspends(t *testing.T) {
 		"DataRow 0|some text value|0", "DataRow 1|some text value|0.5", "PortalSuspended",
 		"CommandComplete SELECT 0",
 		"ReadyForQuery I",
-		"Error ERROR 34000 unnamed portal does not exist",
+		`Error ERROR 34000 portal "" does not exist`,
 		"ReadyForQuery I",
 	})
 }
@@ -231,6 +231,21 @@ func TestSimpleQueryMultiStatement(t *testing.T) {
 	}
 }
 
+func TestNotices(t *testing.T) {
+	ts := MustStartServer(t, pgwire.Config{})
+	f := ts.MustHijack(t).Frontend
+	sendAll(t, f,
+		&pgproto3.Query{String: "NOTICE"},
+		&pgproto3.Parse{Query: "NOTICE"}, &pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Sync{},
+	)
+	got := readUntilReady(t, f, 2)
+	expectMessages(t, got, []string{
+		"Notice 01000 settings ignored", "Notice 00000 nothing to do", "CommandComplete NOTICE", "ReadyForQuery I",
+		"ParseComplete", "BindComplete",
+		"Notice 01000 settings ignored", "Notice 00000 nothing to do", "CommandComplete NOTICE", "ReadyForQuery I",
+	})
+}
+
 func TestEmptyQuery(t *testing.T) {
 	ts := MustStartServer(t, pgwire.Config{})
 	f := ts.MustHijack(t).Frontend
@@ -294,7 +309,7 @@ func TestDescribeCloseAndNames(t *testing.T) {
 		`Error ERROR 08P01 bind message supplies 1 parameters, but prepared statement "s2" requires 0`, "ReadyForQuery I",
 		"ParseComplete", "Error ERROR 22P03 incorrect binary data format in bind parameter 1", "ReadyForQuery I",
 		`Error ERROR 22P02 invalid input syntax for type bigint: "abc"`, "ReadyForQuery I",
-		"Error ERROR 08P01 bind message has 2 result formats but 1 results", "ReadyForQuery I",
+		"Error ERROR 08P01 bind message has 2 result formats but query has 1 columns", "ReadyForQuery I",
 	})
 }
 

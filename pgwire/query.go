@@ -3,8 +3,10 @@ package pgwire
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -215,6 +217,7 @@ func (c *conn) runSimple(sql string) bool {
 		c.w.send(rowDescription(cols, nil))
 	}
 	n, _, err := c.sendRows(ctx, res, cols, nil, 0)
+	c.sendNotices(res)
 	if err != nil {
 		c.sendError(ctx, err)
 		return false
@@ -222,6 +225,22 @@ func (c *conn) runSimple(sql string) bool {
 	c.w.send(&pgproto3.CommandComplete{CommandTag: []byte(res.Tag(n))})
 	c.reportParameters()
 	return c.w.err == nil
+}
+
+// sendNotices sends the notices a Result collected (see Noticer).
+func (c *conn) sendNotices(res Result) {
+	n, ok := res.(Noticer)
+	if !ok {
+		return
+	}
+	for _, e := range n.Notices() {
+		severity := "NOTICE"
+		if strings.HasPrefix(e.Code, "01") {
+			severity = "WARNING"
+		}
+		c.w.send(&pgproto3.NoticeResponse{Severity: severity, SeverityUnlocalized: severity,
+			Code: e.Code, Message: e.Message, Detail: e.Detail, Hint: e.Hint})
+	}
 }
 
 func (c *conn) closeQuietly(what string, close func() error) {
@@ -272,6 +291,10 @@ func (c *conn) writeRow(row []any, cols []Column, formats []int16) error {
 			c.w.buf = buf[:start]
 			return &encodeError{col: i, oid: cols[i].OID, err: err}
 		}
+	}
+	if len(buf)-start-1 > math.MaxInt32 {
+		c.w.buf = buf[:start]
+		return errors.New("row too large for one message")
 	}
 	binary.BigEndian.PutUint32(buf[start+1:], uint32(len(buf)-start-1))
 	c.w.buf = buf
@@ -334,14 +357,12 @@ func statementMissing(name string) *sqlstate.Error {
 }
 
 func portalMissing(name string) *sqlstate.Error {
-	if name == "" {
-		return sqlstate.New(sqlstate.InvalidCursorName, "unnamed portal does not exist")
-	}
 	return sqlstate.New(sqlstate.InvalidCursorName, "portal %q does not exist", name)
 }
 
 // formatCodes expands the 0/1/n format-code shorthand of Bind to n codes.
-func formatCodes(codes []int16, n int, what string) ([]int16, error) {
+// mismatch formats the error for a count that fits neither.
+func formatCodes(codes []int16, n int, mismatch string) ([]int16, error) {
 	out := make([]int16, n)
 	switch len(codes) {
 	case 0:
@@ -352,7 +373,7 @@ func formatCodes(codes []int16, n int, what string) ([]int16, error) {
 	case n:
 		copy(out, codes)
 	default:
-		return nil, protocolError("bind message has %d %s formats but %d %ss", len(codes), what, n, what)
+		return nil, protocolError(mismatch, len(codes), n)
 	}
 	for _, f := range out {
 		if f != textFormat && f != binaryFormat {
@@ -379,7 +400,7 @@ func (c *conn) bind(m *pgproto3.Bind) {
 			len(m.Parameters), s.name, len(s.paramOIDs)))
 		return
 	}
-	pf, err := formatCodes(m.ParameterFormatCodes, len(m.Parameters), "parameter")
+	pf, err := formatCodes(m.ParameterFormatCodes, len(m.Parameters), "bind message has %d parameter formats but %d parameters")
 	if err != nil {
 		c.extError(nil, err)
 		return
@@ -393,7 +414,7 @@ func (c *conn) bind(m *pgproto3.Bind) {
 	}
 	var rf []int16
 	if s.cols != nil {
-		if rf, err = formatCodes(m.ResultFormatCodes, len(s.cols), "result"); err != nil {
+		if rf, err = formatCodes(m.ResultFormatCodes, len(s.cols), "bind message has %d result formats but query has %d columns"); err != nil {
 			c.extError(nil, err)
 			return
 		}
@@ -462,6 +483,7 @@ func (c *conn) execute(m *pgproto3.Execute) {
 	}
 	defer c.setActive(nil)
 	n, end, err := c.sendRows(p.ctx, p.result, p.stmt.cols, p.formats, int64(m.MaxRows))
+	c.sendNotices(p.result)
 	if err != nil {
 		c.extError(p.ctx, err)
 		c.closePortal(p.name)

@@ -1,130 +1,25 @@
 package pgwire
 
 import (
-	"crypto/hmac"
-	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/floe-dev/floe/scram"
 )
 
-// DefaultSCRAMIterations is the PBKDF2 iteration count NewSCRAMSecret uses
-// when given 0; it is PostgreSQL's default (scram_iterations).
-const DefaultSCRAMIterations = 4096
-
 const (
-	scramMechanism  = "SCRAM-SHA-256"
-	scramSaltLen    = 16
-	scramKeyLen     = sha256.Size
+	scramMechanism  = scram.Mechanism
+	scramSaltLen    = scram.SaltLen
+	scramKeyLen     = scram.KeyLen
 	scramNonceBytes = 18 // as PostgreSQL: 24 base64 characters
 )
 
-// NewSCRAMSecret derives the SCRAM-SHA-256 verifier of password with a random
-// 16-byte salt. iterations 0 means DefaultSCRAMIterations.
-//
-// The password is used as given (no SASLprep): printable ASCII passwords
-// behave exactly as in PostgreSQL; non-ASCII passwords should be in Unicode
-// NFC, which is what clients send after their own normalisation.
-func NewSCRAMSecret(password string, iterations int) (SCRAMSecret, error) {
-	if iterations == 0 {
-		iterations = DefaultSCRAMIterations
-	}
-	if iterations < 1 {
-		return SCRAMSecret{}, fmt.Errorf("scram: invalid iteration count %d", iterations)
-	}
-	salt := make([]byte, scramSaltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return SCRAMSecret{}, fmt.Errorf("scram: salt: %w", err)
-	}
-	return scramSecretWithSalt(password, salt, iterations)
-}
-
-func scramSecretWithSalt(password string, salt []byte, iterations int) (SCRAMSecret, error) {
-	salted, err := pbkdf2.Key(sha256.New, password, salt, iterations, scramKeyLen)
-	if err != nil {
-		return SCRAMSecret{}, fmt.Errorf("scram: %w", err)
-	}
-	storedKey := sha256.Sum256(hmacSHA256(salted, "Client Key"))
-	return SCRAMSecret{
-		Iterations: iterations,
-		Salt:       salt,
-		StoredKey:  storedKey[:],
-		ServerKey:  hmacSHA256(salted, "Server Key"),
-	}, nil
-}
-
-// String returns the secret in PostgreSQL's pg_authid.rolpassword form:
-// SCRAM-SHA-256$<iterations>:<base64 salt>$<base64 StoredKey>:<base64 ServerKey>.
-func (s SCRAMSecret) String() string {
-	enc := base64.StdEncoding
-	return scramMechanism + "$" + strconv.Itoa(s.Iterations) + ":" + enc.EncodeToString(s.Salt) +
-		"$" + enc.EncodeToString(s.StoredKey) + ":" + enc.EncodeToString(s.ServerKey)
-}
-
-// ParseSCRAMSecret parses the form String produces (and PostgreSQL stores).
-func ParseSCRAMSecret(text string) (SCRAMSecret, error) {
-	bad := func(what string) (SCRAMSecret, error) {
-		return SCRAMSecret{}, fmt.Errorf("scram: invalid secret: %s", what)
-	}
-	mech, rest, ok := strings.Cut(text, "$")
-	if !ok || mech != scramMechanism {
-		return bad("not a SCRAM-SHA-256 secret")
-	}
-	iterSalt, keys, ok := strings.Cut(rest, "$")
-	if !ok {
-		return bad("missing keys")
-	}
-	iterText, saltText, ok := strings.Cut(iterSalt, ":")
-	if !ok {
-		return bad("missing salt")
-	}
-	iter, err := strconv.Atoi(iterText)
-	if err != nil || iter < 1 {
-		return bad("iteration count")
-	}
-	salt, err := base64.StdEncoding.DecodeString(saltText)
-	if err != nil || len(salt) == 0 {
-		return bad("salt")
-	}
-	storedText, serverText, ok := strings.Cut(keys, ":")
-	if !ok {
-		return bad("missing server key")
-	}
-	stored, err := base64.StdEncoding.DecodeString(storedText)
-	if err != nil || len(stored) != scramKeyLen {
-		return bad("stored key")
-	}
-	server, err := base64.StdEncoding.DecodeString(serverText)
-	if err != nil || len(server) != scramKeyLen {
-		return bad("server key")
-	}
-	return SCRAMSecret{Iterations: iter, Salt: salt, StoredKey: stored, ServerKey: server}, nil
-}
-
-// Verify reports whether password matches the secret. It costs one PBKDF2
-// derivation (Iterations rounds) and compares in constant time.
-func (s SCRAMSecret) Verify(password string) bool {
-	if s.Iterations < 1 || len(s.StoredKey) != scramKeyLen {
-		return false
-	}
-	salted, err := pbkdf2.Key(sha256.New, password, s.Salt, s.Iterations, scramKeyLen)
-	if err != nil {
-		return false
-	}
-	storedKey := sha256.Sum256(hmacSHA256(salted, "Client Key"))
-	return subtle.ConstantTimeCompare(storedKey[:], s.StoredKey) == 1
-}
-
-func hmacSHA256(key []byte, msg string) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte(msg))
-	return h.Sum(nil)
-}
+var hmacSHA256 = scram.HMAC
 
 // mockSCRAMSecret is the secret used for an unknown user so that the exchange
 // looks the same as for a known one (as PostgreSQL's scram_mock_salt): a salt
@@ -135,7 +30,7 @@ func mockSCRAMSecret(key []byte, user string) SCRAMSecret {
 	server := make([]byte, scramKeyLen)
 	rand.Read(stored)
 	rand.Read(server)
-	return SCRAMSecret{Iterations: DefaultSCRAMIterations, Salt: salt, StoredKey: stored, ServerKey: server}
+	return SCRAMSecret{Iterations: scram.DefaultIterations, Salt: salt, StoredKey: stored, ServerKey: server}
 }
 
 // errSCRAMMalformed is returned by the SCRAM message parsers; the client sees

@@ -138,8 +138,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.mu.Unlock()
 		ln.Close()
 	}()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
+	// A watcher closes ln when ctx ends; Serve waits for it before returning.
+	stopWatch, watchDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		select {
+		case <-ctx.Done():
+			ln.Close()
+		case <-stopWatch:
+		}
+	}()
+	defer func() {
+		close(stopWatch)
+		<-watchDone
+	}()
 
 	base := context.WithoutCancel(ctx)
 	var delay time.Duration

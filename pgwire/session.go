@@ -3,6 +3,10 @@ package pgwire
 import (
 	"context"
 	"net"
+
+	"github.com/floe-dev/floe/scram"
+
+	"github.com/floe-dev/floe/sqlstate"
 )
 
 // Engine is what the server needs from the SQL side: credentials and
@@ -19,12 +23,7 @@ type Engine interface {
 
 // SCRAMSecret is a SCRAM-SHA-256 verifier as PostgreSQL stores it
 // (SCRAM-SHA-256$iterations:salt$StoredKey:ServerKey), decoded.
-type SCRAMSecret struct {
-	Iterations int
-	Salt       []byte
-	StoredKey  []byte
-	ServerKey  []byte
-}
+type SCRAMSecret = scram.Secret
 
 // StartupInfo describes an authenticated connection.
 type StartupInfo struct {
@@ -37,22 +36,29 @@ type StartupInfo struct {
 	TLS        bool
 }
 
-// Session is one client connection's SQL state. The server calls it from one
-// goroutine at a time, except that the context of a running Execute or Next
-// may be cancelled from another goroutine (CancelRequest).
+// Session is one client connection's SQL state. The server calls it, its
+// Statements and its Results from one goroutine at a time, except that the
+// context of a running Prepare, Execute or Next may be cancelled from another
+// goroutine (CancelRequest, or a forced server shutdown).
 type Session interface {
 	// Parameters returns the run-time parameters reported to the client with
 	// ParameterStatus (server_version, client_encoding, DateStyle, TimeZone,
 	// ...). The server sends all of them after authentication and, after each
-	// statement, those whose value changed.
+	// statement, those whose value changed. It is called after every
+	// statement; the server only reads the map and does not keep it.
 	Parameters() map[string]string
 
 	// Split cuts a simple-query string into its statements, in order. Empty
-	// input gives no statements (EmptyQueryResponse).
+	// input (or only comments) gives no statements (EmptyQueryResponse). It
+	// is called for Query messages only; Parse passes its text to Prepare
+	// as is (whitespace-only text is answered as an empty query without
+	// calling Prepare).
 	Split(sql string) ([]string, error)
 
 	// Prepare analyses one statement. paramOIDs are the types the client
-	// declared (0 = unspecified); the statement reports the types it resolved.
+	// declared (0 = unspecified; nil for simple queries); the statement
+	// reports the types it resolved. Text that holds several statements is
+	// the Prepare's to refuse (PostgreSQL: 42601).
 	Prepare(ctx context.Context, sql string, paramOIDs []uint32) (Statement, error)
 
 	// TxStatus is the transaction status for ReadyForQuery: 'I' idle, 'T' in
@@ -65,13 +71,20 @@ type Session interface {
 
 // Statement is a prepared statement.
 type Statement interface {
-	// ParamOIDs are the parameter types, one per $n placeholder.
+	// ParamOIDs are the parameter types, one per $n placeholder; 0 means
+	// unknown (the client's text is passed as a string).
 	ParamOIDs() []uint32
 	// Columns describes the rows Execute returns; nil for statements that
-	// return no rows (the server answers Describe with NoData).
+	// return no rows (the server answers Describe with NoData). An empty,
+	// non-nil slice is a row type without columns ("SELECT;").
 	Columns() []Column
 	// Execute runs the statement with decoded parameter values (nil = NULL;
-	// see Value for the Go types). The result is consumed with Next.
+	// the Go types are listed in the package documentation). The result is
+	// consumed with Next. ctx stays valid until the Result is closed (a
+	// portal may be executed in several steps), and is cancelled by a
+	// CancelRequest or a forced shutdown: the engine must honour it.
+	// Execute may be called many times; with named portals a new Result may
+	// be started while an earlier one of the same Statement is still open.
 	Execute(ctx context.Context, params []any) (Result, error)
 	// Close releases the statement.
 	Close() error
@@ -80,14 +93,18 @@ type Statement interface {
 // Result streams the rows of one execution.
 type Result interface {
 	// Next returns the next row, or (nil, io.EOF) after the last one. The
-	// slice may be reused by the following call. Values use the Go types of
-	// Value for the column's OID.
+	// slice and its values are read before the following call, so both may
+	// be reused. Values use the Go types listed in the package documentation
+	// for the column's OID; nil is NULL.
 	Next(ctx context.Context) ([]any, error)
 	// Tag is the CommandComplete tag (for example "SELECT 42", "SET",
 	// "BEGIN"), valid after Next returned io.EOF. rows is how many rows were
-	// returned; a Result may ignore it for non-row statements.
+	// returned; a Result may ignore it for non-row statements. When a portal
+	// is executed in several steps (Execute with a row limit), rows counts
+	// the last step only, as PostgreSQL's CommandComplete does.
 	Tag(rows int64) string
-	// Close releases the result; it may be called before the end.
+	// Close releases the result; it may be called before the end. It is
+	// called exactly once, before the Execute ctx is cancelled for good.
 	Close() error
 }
 
@@ -99,4 +116,12 @@ type Column struct {
 	Modifier int32  // type modifier, -1 if none
 	TableOID uint32 // 0 if not a plain table column
 	Attr     int16  // attribute number, 0 if not a plain table column
+}
+
+// Noticer is an optional interface of Result: notices (warnings and
+// informational messages) the execution produced. The server sends them as
+// NoticeResponse, severity WARNING for class 01 codes and NOTICE otherwise,
+// after the rows and before CommandComplete (or the error).
+type Noticer interface {
+	Notices() []*sqlstate.Error
 }

@@ -13,12 +13,13 @@ func TestLayering(t *testing.T) {
 	const mod = "github.com/floe-dev/floe/"
 	allowed := map[string][]string{
 		"sqlstate": {},
-		"pgwire":   {"sqlstate"},
+		"scram":    {},
+		"pgwire":   {"sqlstate", "scram"},
 		"catalog":  {"sqlstate"},
-		"authz":    {"sqlstate"},
+		"authz":    {"sqlstate", "scram"},
 		"ingest":   {"catalog", "sqlstate"},
 		"maintain": {"catalog", "sqlstate"},
-		"gateway":  {"catalog", "authz", "pgwire", "sqlstate"},
+		"gateway":  {"catalog", "authz", "pgwire", "sqlstate", "scram"},
 	}
 	// Third-party imports a package must not have.
 	forbidden := map[string][]string{

@@ -132,7 +132,8 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := pg.Serve(ctx, pgLn); err != nil {
+		// Serve returns ctx's error or ErrServerClosed on the way out.
+		if err := pg.Serve(ctx, pgLn); err != nil && ctx.Err() == nil && !errors.Is(err, pgwire.ErrServerClosed) {
 			errc <- fmt.Errorf("pgwire: %w", err)
 		}
 	}()

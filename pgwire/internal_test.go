@@ -3,6 +3,9 @@ package pgwire
 import (
 	"encoding/base64"
 	"testing"
+	"time"
+
+	"github.com/floe-dev/floe/scram"
 )
 
 // TestSCRAMRFC7677 runs the server side of the example exchange of RFC 7677
@@ -46,9 +49,22 @@ func TestSCRAMRFC7677(t *testing.T) {
 
 func mustSecretWithSalt(t *testing.T, password string, salt []byte, iter int) SCRAMSecret {
 	t.Helper()
-	s, err := scramSecretWithSalt(password, salt, iter)
+	s, err := scram.WithSalt(password, salt, iter)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func TestCivilDays(t *testing.T) {
+	for days := int64(-800000); days < 800000; days += 7 {
+		tm := time.Unix(days*86400, 0).UTC()
+		y, m, d := civilFromDays(days)
+		if ty, tmon, td := tm.Date(); int64(ty) != y || int64(tmon) != m || int64(td) != d {
+			t.Fatalf("day %d: got %d-%d-%d, want %v", days, y, m, d, tm)
+		}
+		if back := civilDays(tm.Date()); back != days {
+			t.Fatalf("civilDays(%v) = %d, want %d", tm, back, days)
+		}
+	}
 }
