@@ -7,41 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/floe-dev/floe/scram"
-
 	"github.com/floe-dev/floe/authz"
 )
-
-func TestSecretRoundTrip(t *testing.T) {
-	s, err := scram.New("pencil", 4096)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := scram.Parse(s.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !p.Verify("pencil") || p.Verify("pencil2") {
-		t.Fatal("verify after round trip")
-	}
-	for _, bad := range []string{"", "md5abc", "SCRAM-SHA-256$x:y$z:w", "SCRAM-SHA-256$4096:AAAA$AAAA:AAAA"} {
-		if _, err := scram.Parse(bad); err == nil {
-			t.Errorf("ParseSecret(%q) accepted", bad)
-		}
-	}
-}
-
-// The verifier format is PostgreSQL's: a known verifier from PostgreSQL
-// (password "pencil", RFC 7677's example salt) must verify.
-func TestSecretMatchesPostgreSQL(t *testing.T) {
-	s, err := scram.Parse("SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !s.Verify("pencil") {
-		t.Fatal("RFC 7677 example verifier does not verify")
-	}
-}
 
 func TestDirectoryAndBasicAuth(t *testing.T) {
 	d, err := authz.OpenDirectory(filepath.Join(t.TempDir(), "users.json"))
