@@ -45,7 +45,7 @@ func buildRecord(sc *iceberg.Schema, reqs []*pending) (arrow.RecordBatch, error)
 	rb.Reserve(rows)
 	for _, p := range reqs {
 		for i := range p.records {
-			if err := root.putMembers(p.records[i].v.obj); err != nil {
+			if err := root.putMembers(p.records[i].v.kids); err != nil {
 				return nil, fmt.Errorf("record on line %d: %w", p.records[i].line, err)
 			}
 		}
@@ -114,15 +114,15 @@ func carriesData(v *value) bool {
 	case kNull:
 		return false
 	case kObject:
-		for i := range v.obj {
-			if carriesData(&v.obj[i].v) {
+		for i := range v.kids {
+			if carriesData(&v.kids[i].v) {
 				return true
 			}
 		}
 		return false
 	case kArray:
-		for i := range v.arr {
-			if carriesData(&v.arr[i]) {
+		for i := range v.kids {
+			if carriesData(&v.kids[i].v) {
 				return true
 			}
 		}
@@ -169,13 +169,13 @@ func (w *colWriter) put(v *value) error {
 	case *array.StructBuilder:
 		if v.kind == kObject {
 			b.Append(true)
-			return w.putMembers(v.obj)
+			return w.putMembers(v.kids)
 		}
 	case *array.ListBuilder:
 		if v.kind == kArray {
 			b.Append(true)
-			for i := range v.arr {
-				if err := w.elem.put(&v.arr[i]); err != nil {
+			for i := range v.kids {
+				if err := w.elem.put(&v.kids[i].v); err != nil {
 					return err
 				}
 			}

@@ -20,8 +20,10 @@ const (
 	// commitAttempts bounds the attempts of one group commit that loses
 	// races with other writers.
 	commitAttempts = 10
-	// idleAfter is how long a committer without requests lives on.
-	idleAfter = 30 * time.Second
+	// minIdle is how long at least a committer without requests lives on
+	// (and at least two commit intervals, so that its last commit time
+	// still spaces the next commit when it is needed).
+	minIdle = 30 * time.Second
 )
 
 // committer group-commits the requests to one table. It runs in its own
@@ -60,6 +62,7 @@ func (s *Service) enqueue(key tableKey, p *pending) error {
 func (c *committer) run() {
 	s := c.s
 	defer s.wg.Done()
+	idleAfter := max(minIdle, 2*s.cfg.CommitInterval)
 	idle := time.NewTimer(idleAfter)
 	defer idle.Stop()
 	var wait *time.Timer
@@ -110,15 +113,18 @@ func (c *committer) run() {
 		batch := c.queue
 		c.queue = nil
 		s.mu.Unlock()
-		c.last = time.Now()
-		c.commit(s.ctx, batch)
+		start := time.Now()
+		if c.commit(s.ctx, batch) {
+			c.last = start
+		}
 	}
 }
 
 // commit commits the requests of batch in one Iceberg commit and answers
 // each of them. Requests whose records conflict with the schema as the
-// earlier requests of the batch leave it are rejected alone.
-func (c *committer) commit(ctx context.Context, batch []*pending) {
+// earlier requests of the batch leave it are rejected alone. It reports
+// whether it tried to commit (false when every request was rejected).
+func (c *committer) commit(ctx context.Context, batch []*pending) bool {
 	s := c.s
 	ns, name := c.key.ns, c.key.name
 	answered := make([]bool, len(batch))
@@ -149,7 +155,7 @@ func (c *committer) commit(ctx context.Context, batch []*pending) {
 			for _, i := range accepted {
 				answer(i, outcome{res: Result{Rows: int64(len(batch[i].records)), SnapshotID: res}})
 			}
-			return
+			return true
 		}
 		lastErr = err
 		if !retriable(err) {
@@ -159,12 +165,13 @@ func (c *committer) commit(ctx context.Context, batch []*pending) {
 		s.log.Debug("ingest: commit conflict, retrying", "table", ns+"."+name, "attempt", attempt+1, "err", err)
 	}
 	if errors.Is(lastErr, errNothingToCommit) {
-		return
+		return false
 	}
-	s.log.Error("ingest: commit failed", "table", ns+"."+name, "requests", len(batch), "err", lastErr)
+	// The callers of Push log the error (HTTP: with the principal).
 	for i := range batch {
 		answer(i, outcome{err: fmt.Errorf("commit %s.%s: %w", ns, name, lastErr)})
 	}
+	return true
 }
 
 var (

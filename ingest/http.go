@@ -91,6 +91,8 @@ func (s *Service) writePushError(w http.ResponseWriter, r *http.Request, log *sl
 		writeError(w, http.StatusBadRequest, sqlstate.InvalidParameterValue, err.Error())
 	case errors.As(err, &tooBig):
 		writeTooLarge(w, tooBig.Limit)
+	case errors.Is(err, ErrTooLarge):
+		writeTooLarge(w, s.cfg.MaxBodyBytes)
 	case errors.Is(err, ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, sqlstate.AdminShutdown, err.Error())
 	case r.Context().Err() != nil:

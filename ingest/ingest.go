@@ -27,6 +27,8 @@ var (
 	ErrInvalidName = errors.New("invalid name")
 	// ErrEmptyBody: the request holds no record.
 	ErrEmptyBody = errors.New("request body holds no record")
+	// ErrTooLarge: the body is longer than Config.MaxBodyBytes.
+	ErrTooLarge = errors.New("request body too large")
 	// ErrClosed: the Service is closing and takes no more requests.
 	ErrClosed = errors.New("ingest service is shutting down")
 )
@@ -133,8 +135,8 @@ type outcome struct {
 
 // Push decodes the NDJSON records in body, checks them against the schema of
 // ns.table (creating or evolving it) and returns once they are committed.
-// It fails with ErrInvalidName, ErrEmptyBody, ErrClosed, a *RecordError or
-// an internal error; on any error nothing of the request was committed,
+// It fails with ErrInvalidName, ErrEmptyBody, ErrTooLarge, ErrClosed, a
+// *RecordError, the body's read error or an internal error; on any error nothing of the request was committed,
 // except that an error from ctx ending while the commit runs leaves the
 // outcome unknown.
 func (s *Service) Push(ctx context.Context, ns, tbl string, body io.Reader) (Result, error) {
@@ -147,7 +149,7 @@ func (s *Service) Push(ctx context.Context, ns, tbl string, body io.Reader) (Res
 	if s.isClosed() {
 		return Result{}, ErrClosed
 	}
-	text, err := readBody(body)
+	text, err := readBody(body, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return Result{}, err
 	}
@@ -191,20 +193,23 @@ func (s *Service) isClosed() bool {
 	return s.closed
 }
 
-// readBody reads the whole body into one string: the decoded records refer
-// to it instead of copying each string. The caller bounds the body
-// (http.MaxBytesReader).
-func readBody(body io.Reader) (string, error) {
+// readBody reads the whole body, at most limit bytes, into one string: the
+// decoded records refer to it instead of copying each string.
+func readBody(body io.Reader, limit int64) (string, error) {
 	var b strings.Builder
-	if _, err := io.Copy(&b, body); err != nil {
+	n, err := io.Copy(&b, io.LimitReader(body, limit+1))
+	if err != nil {
 		return "", err
+	}
+	if n > limit {
+		return "", fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 	}
 	return b.String(), nil
 }
 
 // parseBody decodes the lines of text and summarises their shape.
 func parseBody(text string) (*pending, error) {
-	p := &pending{shape: &obs{}}
+	p := &pending{shape: &obs{}, records: make([]record, 0, strings.Count(text, "\n")+1)}
 	var ps parser
 	line := int32(0)
 	for len(text) > 0 {

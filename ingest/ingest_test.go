@@ -278,13 +278,13 @@ func TestMalformed(t *testing.T) {
 	snap := MustTable(t, cat, "ns", "m").SnapshotID()
 	for body, line := range map[string]int{
 		`{"id": 2}` + "\n" + `{"id": 3` + "\n" + `{"id": 4}`: 2,
-		"\n \n{\"id\": 2}\n[1, 2]":                         4,
-		`{"id": 2} {"id": 3}`:                              1,
-		`{"id": 02}`:                                       1,
-		`{"id": 2}` + "\n" + `nul`:                         2,
-		`{"id": "\x01"}`:                                   1,
-		`{"id": 1e999}`:                                    1,
-		`"text"`:                                           1,
+		"\n \n{\"id\": 2}\n[1, 2]":                           4,
+		`{"id": 2} {"id": 3}`:                                1,
+		`{"id": 02}`:                                         1,
+		`{"id": 2}` + "\n" + `nul`:                           2,
+		`{"id": "\x01"}`:                                     1,
+		`{"id": 1e999}`:                                      1,
+		`"text"`:                                             1,
 	} {
 		rerr := MustRecordError(t, s, "ns", "m", body)
 		if rerr.Line != line || rerr.Field != "" {
@@ -307,6 +307,15 @@ func TestMalformed(t *testing.T) {
 	if got := MustTable(t, cat, "ns", "m").SnapshotID(); got != snap {
 		t.Fatalf("table changed by rejected requests")
 	}
+	small := New(cat, Config{MaxBodyBytes: 20})
+	defer small.Close(context.Background())
+	if _, err := small.Push(context.Background(), "ns", "m", strings.NewReader(`{"id": 1}`+"\n"+`{"id": 22}`+"\n")); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("push over the limit: %v, want ErrTooLarge", err)
+	}
+	if _, err := small.Push(context.Background(), "ns", "m", strings.NewReader(`{"id": 5}`+"\n"+`{"id": 6}`)); err != nil {
+		t.Errorf("push under the limit: %v", err)
+	}
+
 	// Lines ending in CRLF and a last line without newline are fine.
 	if res := MustPush(t, s, "ns", "m", "{\"id\": 2}\r\n{\"id\": 3}"); res.Rows != 2 {
 		t.Fatalf("rows %d, want 2", res.Rows)

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -54,8 +53,7 @@ type value struct {
 	kind kind
 	n    uint64   // kInt: int64 bits; kFloat: float64 bits; kBool: 0/1; kTime: Unix microseconds
 	s    string   // kString, kTime: the text
-	arr  []value  // kArray
-	obj  []member // kObject
+	kids []member // kObject: the members; kArray: the elements (no names)
 }
 
 type member struct {
@@ -77,18 +75,15 @@ type parser struct {
 	pos  int
 	errs string
 
-	memberStack []member
-	valueStack  []value
-	memberSlab  []member
-	valueSlab   []value
+	stack []member // members and elements of the objects and arrays being parsed
+	slab  []member // where finished objects and arrays get their kids
 }
-
-var errSyntax = errors.New("syntax error")
 
 // parseRecord decodes one line. It returns the value or a description of what
 // is wrong with the line.
 func (p *parser) parseRecord(line string) (value, string) {
 	p.s, p.pos, p.errs = line, 0, ""
+	p.stack = p.stack[:0]
 	p.skipSpace()
 	v, ok := p.value(0)
 	if !ok {
@@ -166,12 +161,8 @@ func (p *parser) object(depth int) (value, bool) {
 		p.fail("nesting deeper than " + strconv.Itoa(maxDepth))
 		return value{}, false
 	}
-	p.pos++ // {
-	base := len(p.memberStack)
-	defer func() {
-		clear(p.memberStack[base:])
-		p.memberStack = p.memberStack[:base]
-	}()
+	p.pos++              // {
+	base := len(p.stack) // on errors parseRecord resets the stack
 	p.skipSpace()
 	if p.pos < len(p.s) && p.s[p.pos] == '}' {
 		p.pos++
@@ -198,7 +189,7 @@ func (p *parser) object(depth int) (value, bool) {
 		if !ok {
 			return value{}, false
 		}
-		p.memberStack = append(p.memberStack, member{name: name, v: v})
+		p.stack = append(p.stack, member{name: name, v: v})
 		p.skipSpace()
 		if p.pos >= len(p.s) {
 			p.fail("unexpected end of input in object")
@@ -215,10 +206,12 @@ func (p *parser) object(depth int) (value, bool) {
 		p.fail("expected ',' or '}' in object")
 		return value{}, false
 	}
-	ms := p.memberStack[base:]
+	ms := p.stack[base:]
 	obj := p.allocMembers(len(ms))
 	copy(obj, ms)
-	return value{kind: kObject, obj: obj}, true
+	clear(ms)
+	p.stack = p.stack[:base]
+	return value{kind: kObject, kids: obj}, true
 }
 
 func (p *parser) array(depth int) (value, bool) {
@@ -226,12 +219,8 @@ func (p *parser) array(depth int) (value, bool) {
 		p.fail("nesting deeper than " + strconv.Itoa(maxDepth))
 		return value{}, false
 	}
-	p.pos++ // [
-	base := len(p.valueStack)
-	defer func() {
-		clear(p.valueStack[base:])
-		p.valueStack = p.valueStack[:base]
-	}()
+	p.pos++              // [
+	base := len(p.stack) // on errors parseRecord resets the stack
 	p.skipSpace()
 	if p.pos < len(p.s) && p.s[p.pos] == ']' {
 		p.pos++
@@ -243,7 +232,7 @@ func (p *parser) array(depth int) (value, bool) {
 		if !ok {
 			return value{}, false
 		}
-		p.valueStack = append(p.valueStack, v)
+		p.stack = append(p.stack, member{v: v})
 		p.skipSpace()
 		if p.pos >= len(p.s) {
 			p.fail("unexpected end of input in array")
@@ -260,10 +249,12 @@ func (p *parser) array(depth int) (value, bool) {
 		p.fail("expected ',' or ']' in array")
 		return value{}, false
 	}
-	vs := p.valueStack[base:]
-	arr := p.allocValues(len(vs))
+	vs := p.stack[base:]
+	arr := p.allocMembers(len(vs))
 	copy(arr, vs)
-	return value{kind: kArray, arr: arr}, true
+	clear(vs)
+	p.stack = p.stack[:base]
+	return value{kind: kArray, kids: arr}, true
 }
 
 const slabSize = 1024
@@ -272,24 +263,12 @@ func (p *parser) allocMembers(n int) []member {
 	if n > slabSize/4 {
 		return make([]member, n)
 	}
-	if cap(p.memberSlab)-len(p.memberSlab) < n {
-		p.memberSlab = make([]member, 0, slabSize)
+	if cap(p.slab)-len(p.slab) < n {
+		p.slab = make([]member, 0, slabSize)
 	}
-	l := len(p.memberSlab)
-	p.memberSlab = p.memberSlab[:l+n]
-	return p.memberSlab[l : l+n : l+n]
-}
-
-func (p *parser) allocValues(n int) []value {
-	if n > slabSize/4 {
-		return make([]value, n)
-	}
-	if cap(p.valueSlab)-len(p.valueSlab) < n {
-		p.valueSlab = make([]value, 0, slabSize)
-	}
-	l := len(p.valueSlab)
-	p.valueSlab = p.valueSlab[:l+n]
-	return p.valueSlab[l : l+n : l+n]
+	l := len(p.slab)
+	p.slab = p.slab[:l+n]
+	return p.slab[l : l+n : l+n]
 }
 
 // number scans a JSON number (RFC 8259 grammar) and converts it.

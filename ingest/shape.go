@@ -55,9 +55,14 @@ func (o *obs) observe(v *value, line int32, path string) *RecordError {
 	case kObject:
 		o.objects++
 		serial := o.objects
-		for i := range v.obj {
-			m := &v.obj[i]
-			f := o.index[m.name]
+		for i := range v.kids {
+			m := &v.kids[i]
+			var f *obsField
+			if i < len(o.fields) && o.fields[i].name == m.name {
+				f = o.fields[i] // members usually come in the same order
+			} else {
+				f = o.index[m.name]
+			}
 			if f == nil {
 				if m.name == "" || strings.Contains(m.name, ".") {
 					return typeError(line, joinPath(path, m.name), "field names must not be empty or contain '.'")
@@ -80,7 +85,7 @@ func (o *obs) observe(v *value, line int32, path string) *RecordError {
 				return err
 			}
 		}
-		if len(v.obj) < len(o.fields) {
+		if len(v.kids) < len(o.fields) {
 			for _, f := range o.fields {
 				if f.o.stamp != serial && f.o.firstMissing == 0 {
 					f.o.firstMissing = line
@@ -91,8 +96,8 @@ func (o *obs) observe(v *value, line int32, path string) *RecordError {
 		if o.elem == nil {
 			o.elem = &obs{}
 		}
-		for i := range v.arr {
-			if err := o.elem.observe(&v.arr[i], line, path+"[]"); err != nil {
+		for i := range v.kids {
+			if err := o.elem.observe(&v.kids[i].v, line, path+"[]"); err != nil {
 				return err
 			}
 		}
