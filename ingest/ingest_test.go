@@ -249,6 +249,9 @@ func TestTypeConflict(t *testing.T) {
 		{`{"id": 1}` + "\n" + `{"s": 2}` + "\n" + `{"id": "x"}`, 2, "s"},
 		{`{"a.b": 1}`, 1, "a.b"},
 		{`{"a": 1, "a": 2}`, 1, "a"},
+		// SQL folds identifier case: a column may not differ only in case.
+		{`{"id": 5}` + "\n" + `{"ID": 6}`, 2, "ID"},
+		{`{"vitals": {"HR": 1}}`, 1, "vitals.HR"},
 	}
 	for _, c := range cases {
 		rerr := MustRecordError(t, s, "ns", "vit", c.body)

@@ -35,6 +35,17 @@ type obsField struct {
 
 func (o *obs) seen(k kind) bool { return o.first[k] != 0 }
 
+// firstLine is the first line where anything was seen at this path.
+func (o *obs) firstLine() int32 {
+	var line int32
+	for _, l := range o.first {
+		if l != 0 && (line == 0 || l < line) {
+			line = l
+		}
+	}
+	return line
+}
+
 // nonNull reports whether any value other than null was seen.
 func (o *obs) nonNull() bool {
 	for k := kInt; k < numKinds; k++ {
@@ -151,6 +162,16 @@ func (n *node) lookup(name string) *field {
 		return nil
 	}
 	return n.byName[name]
+}
+
+// lookupFold finds a field whose name equals name ignoring case.
+func (n *node) lookupFold(name string) *field {
+	for _, f := range n.fields {
+		if strings.EqualFold(f.name, name) {
+			return f
+		}
+	}
+	return nil
 }
 
 func (n *node) addField(name string, c *node) {
@@ -282,6 +303,12 @@ func mergeStruct(n *node, o *obs, path string, es *errs) {
 				es.add(typeError(of.o.firstMissing, p, "required field is missing"))
 			}
 			check(f.n, of.o, p, es)
+			continue
+		}
+		// SQL folds identifier case: "HR" beside "hr" could not be told
+		// apart by a query.
+		if other := n.lookupFold(of.name); other != nil {
+			es.add(typeError(of.o.firstLine(), p, fmt.Sprintf("field name differs only in case from column %q", other.name)))
 			continue
 		}
 		c, err := infer(of.o, p)
