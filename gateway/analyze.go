@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 
@@ -25,8 +26,10 @@ var pgSyntaxFixes = []struct {
 // rewriteQuery analyses one query statement and returns the SQL DuckDB runs:
 // every table reference resolved to its relation, refused constructs
 // rejected. This is the only way client SQL reaches DuckDB.
-func (s *Session) rewriteQuery(ctx context.Context, query string) (string, error) {
-	key := s.rewriteKey(query)
+//
+// casts, when not nil, names parameters to cast (see params.go).
+func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[string]string) (string, error) {
+	key := s.rewriteKey(query, casts)
 	if sql, ok := s.engine.rewrites.get(ctx, s.engine.cat, key); ok {
 		return sql, nil
 	}
@@ -47,11 +50,17 @@ func (s *Session) rewriteQuery(ctx context.Context, query string) (string, error
 		return "", sqlstate.New(sqlstate.FeatureNotSupported, "statement not supported")
 	}
 
-	w := &walker{s: s, ctx: ctx, rels: map[string]*boundRelation{}}
+	if len(casts) > 0 {
+		inferred := maps.Clone(casts)
+		inferParamCasts(top, inferred)
+		castParams(top, inferred)
+	}
+	w := &walker{s: s, ctx: ctx, rels: map[string]*boundRelation{}, bound: map[string]string{}}
 	w.walk(top, nil, "")
 	if w.err != nil {
 		return "", w.err
 	}
+	w.fixQualifiedColumns()
 	if len(w.order) > 0 {
 		if err := s.addRelationCTEs(ctx, top, w.order); err != nil {
 			return "", err
@@ -153,6 +162,12 @@ type walker struct {
 	err   error
 	rels  map[string]*boundRelation // by table key: one snapshot per table per statement
 	order []*boundRelation
+	// qualified holds column references with three or more parts
+	// (schema.table.column), fixed once the tables are bound.
+	qualified []map[string]any
+	// bound maps "schema\x00table" of every table reference (as written,
+	// lower case) to the name it is visible under after binding.
+	bound map[string]string
 	// uncacheable marks statements whose rewrite depends on more than the
 	// text, the principal, the settings and the snapshots of their tables.
 	uncacheable bool
@@ -242,6 +257,9 @@ func (w *walker) walkMap(m map[string]any, sc *scope, key string) {
 		}
 	case class == "COLUMN_REF":
 		w.rewriteColumnRef(m, key == "select_list")
+		if names, _ := m["column_names"].([]any); len(names) >= 3 {
+			w.qualified = append(w.qualified, m)
+		}
 		return
 	case class == "CAST":
 		w.rewriteCast(m)
@@ -311,7 +329,7 @@ var scalarTableFunctions = map[string]bool{"range": true, "generate_series": tru
 var deniedFunctions = map[string]bool{
 	"current_query": true, "getvariable": true, "stats": true, "write_log": true,
 	"json_execute_serialized_sql": true, "nextval": true, "currval": true,
-	"in_search_path": true, "current_schemas": true, "parse_duckdb_log_message": true,
+	"in_search_path": true, "parse_duckdb_log_message": true,
 }
 
 func (w *walker) bindTable(m map[string]any, sc *scope) {
@@ -350,10 +368,36 @@ func (w *walker) bindTable(m map[string]any, sc *scope) {
 	}
 	if alias, _ := m["alias"].(string); alias == "" {
 		m["alias"] = tableName
+		w.bound[strings.ToLower(schemaName)+"\x00"+strings.ToLower(tableName)] = tableName
+		if schemaName == "" {
+			w.bound[strings.ToLower(ref.namespace)+"\x00"+strings.ToLower(tableName)] = tableName
+		}
 	}
 	m["table_name"] = b.name
 	m["schema_name"] = ""
 	m["catalog_name"] = ""
+}
+
+// fixQualifiedColumns rewrites schema.table.column (and
+// database.schema.table.column) references to table.column: after binding,
+// a table is visible under its own name only.
+func (w *walker) fixQualifiedColumns() {
+	for _, m := range w.qualified {
+		names, _ := m["column_names"].([]any)
+		parts := make([]string, len(names))
+		for i, n := range names {
+			parts[i], _ = n.(string)
+		}
+		if len(parts) >= 4 && strings.EqualFold(parts[0], DatabaseName) {
+			if _, ok := w.bound[strings.ToLower(parts[1])+"\x00"+strings.ToLower(parts[2])]; ok {
+				m["column_names"] = names[2:]
+				continue
+			}
+		}
+		if _, ok := w.bound[strings.ToLower(parts[0])+"\x00"+strings.ToLower(parts[1])]; ok {
+			m["column_names"] = names[1:]
+		}
+	}
 }
 
 // replaceWithConstant turns an expression node into a VARCHAR constant (or
@@ -377,6 +421,30 @@ func replaceWithConstant(m map[string]any, value any, typeID string, columnName 
 	}
 }
 
+// replaceWithList turns an expression node into a VARCHAR[] built from
+// constants.
+func replaceWithList(m map[string]any, values []string, columnName string, inSelectList bool) {
+	alias, _ := m["alias"].(string)
+	loc := m["query_location"]
+	children := make([]any, len(values))
+	for i, v := range values {
+		c := map[string]any{}
+		replaceWithConstant(c, v, "VARCHAR", "", false)
+		c["query_location"] = loc
+		children[i] = c
+	}
+	if alias == "" && inSelectList {
+		alias = columnName
+	}
+	clear(m)
+	m["class"], m["type"], m["alias"], m["query_location"] = "FUNCTION", "FUNCTION", alias, loc
+	m["function_name"], m["schema"], m["catalog"] = "list_value", "", ""
+	m["children"] = children
+	m["filter"] = nil
+	m["order_bys"] = map[string]any{"type": "ORDER_MODIFIER", "orders": []any{}}
+	m["distinct"], m["is_operator"], m["export_state"] = false, false, false
+}
+
 // rewriteFunction answers PostgreSQL's session and catalog functions from
 // the session and refuses engine functions. It reports whether it replaced
 // the node (then there is nothing left to visit).
@@ -394,6 +462,14 @@ func (w *walker) rewriteFunction(m map[string]any, inSelectList bool) bool {
 	}
 	args, _ := m["children"].([]any)
 	s := w.s
+	if op, _ := m["is_operator"].(bool); op && len(args) == 2 && (name == "/" || name == "%") {
+		// PostgreSQL raises division_by_zero where DuckDB returns NULL or
+		// infinity; the macros check the divisor first.
+		m["function_name"] = map[string]string{"/": "floe_div", "%": "floe_mod"}[name]
+		m["schema"] = "main"
+		m["is_operator"] = false
+		return false
+	}
 	if schema != "" {
 		// DuckDB would read pg_catalog.f(x) as a method call on a column
 		// named pg_catalog; its search path finds f anyway.
@@ -410,6 +486,18 @@ func (w *walker) rewriteFunction(m map[string]any, inSelectList bool) bool {
 		replaceWithConstant(m, s.user, "VARCHAR", lname, inSelectList)
 	case "pg_get_userbyid":
 		replaceWithConstant(m, s.user, "VARCHAR", lname, inSelectList)
+	case "current_schemas":
+		// The search path as PostgreSQL reports it (PgJDBC's getSchemas
+		// builds on it); with true, the implicit pg_catalog first.
+		schemas := s.searchPath()
+		if len(args) > 0 {
+			if a, _ := args[0].(map[string]any); a != nil {
+				if v, _ := a["value"].(map[string]any); v != nil && fmt.Sprint(v["value"]) == "true" {
+					schemas = append([]string{"pg_catalog"}, schemas...)
+				}
+			}
+		}
+		replaceWithList(m, schemas, lname, inSelectList)
 	case "pg_backend_pid":
 		w.uncacheable = true
 		replaceWithConstant(m, json.Number(fmt.Sprint(s.pid)), "INTEGER", lname, inSelectList)
@@ -421,7 +509,7 @@ func (w *walker) rewriteFunction(m map[string]any, inSelectList bool) bool {
 		replaceWithConstant(m, true, "BOOLEAN", lname, inSelectList)
 	case "format_type", "pg_get_expr", "pg_relation_is_publishable", "array_upper", "array_lower",
 		"quote_ident", "quote_literal", "quote_nullable", "pg_is_in_recovery", "pg_get_serial_sequence",
-		"pg_get_viewdef", "txid_current", "obj_description", "col_description", "shobj_description", "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
+		"pg_get_viewdef", "txid_current", "to_regtype", "obj_description", "col_description", "shobj_description", "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
 		"pg_get_indexdef", "pg_get_triggerdef", "pg_get_partkeydef", "pg_get_ruledef", "pg_get_statisticsobjdef_columns":
 		// Emulations installed as macros when the engine starts.
 		m["function_name"] = "floe_" + lname

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -35,15 +36,17 @@ type Config struct {
 	Logger      *slog.Logger
 }
 
-// Engine runs SQL for sessions over one sandboxed DuckDB instance.
+// Engine runs SQL for sessions over sandboxed DuckDB instances: one per
+// session TimeZone in use, because DuckDB's TimeZone (which its timestamptz
+// functions follow) is part of the configuration locked by the sandbox.
 type Engine struct {
 	cfg   Config
 	cat   *catalog.Catalog
 	users *authz.Directory
 	log   *slog.Logger
 
-	db        *sql.DB
-	connector *duckdb.Connector
+	mu        sync.Mutex
+	instances map[string]*instance // by time zone name
 	// systemNames are the relation names DuckDB itself can resolve (its
 	// pg_catalog, information_schema and duckdb_* views). A CTE may not take
 	// one of these names: see resolve.go.
@@ -53,23 +56,65 @@ type Engine struct {
 	rewrites    *rewriteCache
 }
 
+// instance is one sealed DuckDB database.
+type instance struct {
+	db        *sql.DB
+	connector *duckdb.Connector
+}
+
+// maxInstances bounds the DuckDB instances (distinct session time zones):
+// each has its own buffer pool.
+const maxInstances = 8
+
 var _ pgwire.Engine = (*Engine)(nil)
 
 // New returns an Engine over cat that authenticates against users. It does
-// no I/O; call Open.
+// no I/O; call Start.
 func New(cat *catalog.Catalog, users *authz.Directory, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, cat: cat, users: users, log: cfg.Logger, rewrites: newRewriteCache()}
+	return &Engine{cfg: cfg, cat: cat, users: users, log: cfg.Logger, rewrites: newRewriteCache(),
+		instances: map[string]*instance{}}
 }
 
-// Start starts DuckDB and seals its sandbox (DESIGN.md invariant 2): only the
-// warehouse and cache directories are reachable, external access is off,
-// extensions never load, and the configuration is locked.
+// Start starts the UTC DuckDB instance, checking that the sandbox seals.
 func (e *Engine) Start(ctx context.Context) error {
+	_, err := e.instance(ctx, "UTC")
+	return err
+}
+
+// instance returns the DuckDB instance for time zone tz, starting it on
+// first use.
+func (e *Engine) instance(ctx context.Context, tz string) (*instance, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if in, ok := e.instances[tz]; ok {
+		return in, nil
+	}
+	if len(e.instances) >= maxInstances {
+		return nil, sqlstate.New(sqlstate.ProgramLimitExceeded,
+			"too many distinct session time zones in use (floe runs at most %d at once)", maxInstances)
+	}
+	in, names, err := e.startInstance(ctx, tz)
+	if err != nil {
+		return nil, err
+	}
+	if e.systemNames == nil {
+		e.systemNames = names
+	}
+	e.instances[tz] = in
+	return in, nil
+}
+
+// startInstance starts DuckDB and seals its sandbox (DESIGN.md invariant 2):
+// only the warehouse and cache directories are reachable, external access is
+// off, extensions never load, and the configuration is locked — in that
+// order, once, on the first connection.
+func (e *Engine) startInstance(ctx context.Context, tz string) (*instance, map[string]bool, error) {
+	// integer_division: 5 / 2 is 2 for integers, as in PostgreSQL.
 	dsn := "?autoinstall_known_extensions=false&autoload_known_extensions=false" +
-		"&disabled_optimizers=cte_filter_pusher"
+		"&disabled_optimizers=cte_filter_pusher&integer_division=true"
 	if e.cfg.Threads > 0 {
 		dsn += fmt.Sprintf("&threads=%d", e.cfg.Threads)
 	}
@@ -78,21 +123,24 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
-		return fmt.Errorf("start duckdb: %w", err)
+		return nil, nil, fmt.Errorf("start duckdb: %w", err)
 	}
 	db := sql.OpenDB(connector)
+	fail := func(err error) (*instance, map[string]bool, error) {
+		db.Close()
+		connector.Close()
+		return nil, nil, err
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		db.Close()
-		return fmt.Errorf("start duckdb: %w", err)
+		return fail(fmt.Errorf("start duckdb: %w", err))
 	}
 	defer conn.Close()
 
 	dirs := []string{e.cat.Warehouse()}
 	if e.cfg.CacheDir != "" {
 		if err := os.MkdirAll(e.cfg.CacheDir, 0o755); err != nil {
-			db.Close()
-			return fmt.Errorf("create cache directory: %w", err)
+			return fail(fmt.Errorf("create cache directory: %w", err))
 		}
 		abs, _ := filepath.Abs(e.cfg.CacheDir)
 		dirs = append(dirs, abs)
@@ -102,23 +150,21 @@ func (e *Engine) Start(ctx context.Context) error {
 		quoted[i] = quoteString(d + "/")
 	}
 	setup := append(catalogMacros(),
+		"SET GLOBAL TimeZone="+quoteString(tz),
 		"SET allowed_directories=["+strings.Join(quoted, ",")+"]",
 		"SET enable_external_access=false",
 		"SET lock_configuration=true",
 	)
 	for _, s := range setup {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
-			db.Close()
-			return fmt.Errorf("seal duckdb sandbox (%s): %w", strings.SplitN(s, "=", 2)[0], err)
+			return fail(fmt.Errorf("seal duckdb sandbox (%s): %w", strings.SplitN(s, "=", 2)[0], err))
 		}
 	}
 	names, err := systemRelationNames(ctx, conn)
 	if err != nil {
-		db.Close()
-		return err
+		return fail(err)
 	}
-	e.db, e.connector, e.systemNames = db, connector, names
-	return nil
+	return &instance{db: db, connector: connector}, names, nil
 }
 
 func systemRelationNames(ctx context.Context, conn *sql.Conn) (map[string]bool, error) {
@@ -141,14 +187,14 @@ func systemRelationNames(ctx context.Context, conn *sql.Conn) (map[string]bool, 
 
 // Close shuts DuckDB down. Sessions must be closed first.
 func (e *Engine) Close() error {
-	if e.db == nil {
-		return nil
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var errs []error
+	for tz, in := range e.instances {
+		errs = append(errs, in.db.Close(), in.connector.Close())
+		delete(e.instances, tz)
 	}
-	err := e.db.Close()
-	if cerr := e.connector.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return errors.Join(errs...)
 }
 
 // SCRAMSecret implements pgwire.Engine.
@@ -166,16 +212,15 @@ func (e *Engine) NewSession(ctx context.Context, user, database string, params m
 	if database != "" && database != DatabaseName {
 		return nil, sqlstate.New(sqlstate.InvalidCatalogName, "database %q does not exist", database)
 	}
-	conn, err := e.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("open duckdb connection: %w", err)
-	}
-	s := newSession(e, conn, user)
+	s := newSession(e, user)
 	for k, v := range params {
 		if err := s.settings.set(k, v); err != nil && !errors.Is(err, errUnknownSetting) {
-			conn.Close()
 			return nil, err
 		}
+	}
+	if err := s.useInstance(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }

@@ -56,7 +56,7 @@ func FuzzRewrite(f *testing.F) {
 	defer s.Close()
 
 	f.Fuzz(func(t *testing.T, sql string) {
-		out, err := s.rewriteQuery(ctx, sql)
+		out, err := s.rewriteQuery(ctx, sql, nil)
 		if err != nil {
 			return
 		}

@@ -563,13 +563,22 @@ func catalogMacros() []string {
 		}
 		fmt.Fprintf(&cases, " WHEN %d THEN %s", t.oid, quoteString(name))
 	}
+	var known []string
+	for _, t := range pgTypes {
+		known = append(known, quoteString(t.name), quoteString(display(t.name)))
+	}
 	return []string{
+		// to_regtype: the type's name if floe knows it, else NULL (hstore,
+		// PostGIS types, ... are absent; clients probe for them).
+		"CREATE MACRO floe_to_regtype(t) AS CASE WHEN lower(t) IN (" + strings.Join(known, ", ") + ") THEN lower(t) END",
 		"CREATE MACRO floe_format_type(t, m) AS CASE WHEN t IS NULL THEN NULL WHEN t = 1700 AND m > 4 THEN " +
 			"'numeric(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')' ELSE CASE t" + cases.String() +
 			" ELSE '???' END END",
 		"CREATE MACRO floe_pg_relation_size(r, f := NULL) AS 0::BIGINT",
 		"CREATE MACRO floe_pg_get_expr(e, r, p := false) AS NULL::VARCHAR",
 		"CREATE MACRO floe_pg_relation_is_publishable(r) AS false",
+		"CREATE MACRO floe_div(a, b) AS CASE WHEN b = 0 THEN error('division by zero') ELSE a / b END",
+		"CREATE MACRO floe_mod(a, b) AS CASE WHEN b = 0 THEN error('division by zero') ELSE a % b END",
 		`CREATE MACRO floe_quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s ` +
 			`ELSE '"' || replace(s, '"', '""') || '"' END`,
 		`CREATE MACRO floe_quote_literal(s) AS '''' || replace(CAST(s AS VARCHAR), '''', '''''') || ''''`,

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,8 +44,12 @@ func newRewriteCache() *rewriteCache {
 }
 
 // rewriteKey is the cache key of a statement in this session.
-func (s *Session) rewriteKey(query string) string {
-	return s.user + "\x00" + s.settings.fingerprint() + "\x00" + query
+func (s *Session) rewriteKey(query string, casts map[string]string) string {
+	key := s.user + "\x00" + s.settings.fingerprint() + "\x00" + query
+	for _, id := range slices.Sorted(maps.Keys(casts)) {
+		key += "\x00$" + id + "::" + casts[id]
+	}
+	return key
 }
 
 func (c *rewriteCache) get(ctx context.Context, cat *catalog.Catalog, key string) (string, bool) {

@@ -17,10 +17,12 @@ import (
 )
 
 // Session is one client's SQL session: its settings, its transaction state
-// and its DuckDB connection.
+// and its DuckDB connection (one per time zone the session has used).
 type Session struct {
 	engine   *Engine
-	conn     *sql.Conn
+	conn     *sql.Conn            // the connection for the current TimeZone
+	connTZ   string               // the time zone of conn
+	conns    map[string]*sql.Conn // by time zone
 	user     string
 	settings *settings
 	tx       byte
@@ -29,9 +31,35 @@ type Session struct {
 
 var _ pgwire.Session = (*Session)(nil)
 
-func newSession(e *Engine, conn *sql.Conn, user string) *Session {
-	return &Session{engine: e, conn: conn, user: user, settings: newSettings(user), tx: 'I',
-		pid: e.nextSession.Add(1)}
+func newSession(e *Engine, user string) *Session {
+	return &Session{engine: e, user: user, settings: newSettings(user), tx: 'I',
+		conns: map[string]*sql.Conn{}, pid: e.nextSession.Add(1)}
+}
+
+// useInstance points the session at the DuckDB instance of its TimeZone,
+// so that timestamptz functions (date_trunc, extract, casts to date and
+// text) follow the session's zone as in PostgreSQL. Statements prepared on
+// another instance are prepared again when they next run.
+func (s *Session) useInstance(ctx context.Context) error {
+	tz := s.settings.loc.String()
+	if s.conn != nil && s.connTZ == tz {
+		return nil
+	}
+	if c, ok := s.conns[tz]; ok {
+		s.conn, s.connTZ = c, tz
+		return nil
+	}
+	in, err := s.engine.instance(ctx, tz)
+	if err != nil {
+		return err
+	}
+	c, err := in.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open duckdb connection: %w", err)
+	}
+	s.conns[tz] = c
+	s.conn, s.connTZ = c, tz
+	return nil
 }
 
 // User returns the session's principal.
@@ -47,7 +75,13 @@ func (s *Session) Split(sql string) ([]string, error) { return splitStatements(s
 func (s *Session) TxStatus() byte { return s.tx }
 
 // Close implements pgwire.Session.
-func (s *Session) Close() error { return s.conn.Close() }
+func (s *Session) Close() error {
+	var errs []error
+	for _, c := range s.conns {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
 
 // failed moves an open transaction block to the failed state, as
 // PostgreSQL does on any error inside it.
@@ -61,6 +95,9 @@ func (s *Session) failed(err error) error {
 // Prepare implements pgwire.Session: it classifies the statement, refuses
 // what clients may not run and analyses queries.
 func (s *Session) Prepare(ctx context.Context, text string, paramOIDs []uint32) (pgwire.Statement, error) {
+	if err := s.useInstance(ctx); err != nil {
+		return nil, s.failed(err)
+	}
 	st, err := s.prepare(ctx, text, paramOIDs)
 	return st, s.failed(err)
 }
@@ -97,9 +134,26 @@ func (s *Session) prepare(ctx context.Context, text string, paramOIDs []uint32) 
 			s.tx = 'T'
 			return nil
 		}}, nil
-	case "commit", "end", "rollback", "abort":
+	case "savepoint", "release":
+		// Savepoints have nothing to undo in a read-only session; they
+		// keep clients that wrap each unit of work in one (SQLAlchemy) going.
+		if s.tx == 'I' {
+			return nil, sqlstate.New(sqlstate.NoActiveSQLTransaction, "%s can only be used in transaction blocks", strings.ToUpper(kw[0]))
+		}
+		return &commandStatement{tag: strings.ToUpper(kw[0])}, nil
+	case "rollback", "abort":
+		if len(kw) > 1 && kw[1] == "to" {
+			// ROLLBACK TO [SAVEPOINT] x leaves the block open and clears
+			// its failed state.
+			if s.tx == 'I' {
+				return nil, sqlstate.New(sqlstate.NoActiveSQLTransaction, "ROLLBACK TO SAVEPOINT can only be used in transaction blocks")
+			}
+			return &commandStatement{tag: "ROLLBACK", run: func() error { s.tx = 'T'; return nil }}, nil
+		}
+		return &commandStatement{tag: "ROLLBACK", run: func() error { s.tx = 'I'; return nil }}, nil
+	case "commit", "end":
 		tag := "COMMIT"
-		if kw[0] == "rollback" || kw[0] == "abort" || s.tx == 'E' {
+		if s.tx == 'E' {
 			tag = "ROLLBACK"
 		}
 		return &commandStatement{tag: tag, run: func() error { s.tx = 'I'; return nil }}, nil
@@ -153,6 +207,8 @@ type queryStatement struct {
 	s         *Session
 	text      string
 	rewritten string
+	casts     map[string]string // parameters cast because DuckDB could not type them
+	conn      *sql.Conn         // the connection stmt was prepared on
 	stmt      *duckdb.Stmt
 	cols      []pgwire.Column
 	conv      []converter
@@ -170,28 +226,34 @@ func (s *Session) prepareQuery(ctx context.Context, text string, paramOIDs []uin
 // build analyses the text against the current snapshots and prepares it in
 // DuckDB. It runs again at Execute when a table moved on since.
 func (q *queryStatement) build(ctx context.Context, paramOIDs []uint32) error {
-	rewritten, err := q.s.rewriteQuery(ctx, q.text)
+	rewritten, err := q.s.rewriteQuery(ctx, q.text, q.casts)
 	if err != nil {
 		return err
 	}
-	if q.stmt != nil && rewritten == q.rewritten {
+	if q.stmt != nil && rewritten == q.rewritten && q.conn == q.s.conn {
 		return nil
 	}
 	if q.stmt != nil {
 		q.stmt.Close()
 		q.stmt = nil
 	}
-	var stmt *duckdb.Stmt
-	err = rawConn(q.s.conn, func(c *duckdb.Conn) error {
-		ds, err := c.PrepareContext(ctx, rewritten)
-		if err != nil {
-			return err
-		}
-		stmt = ds.(*duckdb.Stmt)
-		return nil
-	})
+	stmt, err := q.s.prepareDuck(ctx, rewritten)
 	if err != nil {
-		return q.s.engine.publicError(err)
+		return err
+	}
+	if q.casts == nil {
+		// Parameters DuckDB could not type leave the statement untyped:
+		// retry once with them cast (params.go).
+		if casts := unresolvedParams(paramTypes(stmt), paramOIDs); len(casts) > 0 {
+			stmt.Close()
+			q.casts = casts
+			if rewritten, err = q.s.rewriteQuery(ctx, q.text, q.casts); err != nil {
+				return err
+			}
+			if stmt, err = q.s.prepareDuck(ctx, rewritten); err != nil {
+				return err
+			}
+		}
 	}
 	n, err := stmt.ColumnCount()
 	if err != nil {
@@ -205,7 +267,7 @@ func (q *queryStatement) build(ctx context.Context, paramOIDs []uint32) error {
 		ti, err := stmt.ColumnTypeInfo(i)
 		if err != nil {
 			stmt.Close()
-			return err
+			return sqlstate.Wrap(err, sqlstate.IndeterminateDatatype, "could not determine the data type of a result column")
 		}
 		oid, mod, c := pgColumnType(ti)
 		cols[i] = pgwire.Column{Name: name, OID: oid, Size: sizeOf(oid), Modifier: mod}
@@ -228,11 +290,39 @@ func (q *queryStatement) build(ctx context.Context, paramOIDs []uint32) error {
 		stmt.Close()
 		return sqlstate.New(sqlstate.FeatureNotSupported, "cached plan must not change result type")
 	}
-	q.rewritten, q.stmt, q.cols, q.conv = rewritten, stmt, cols, conv
+	q.rewritten, q.stmt, q.conn, q.cols, q.conv = rewritten, stmt, q.s.conn, cols, conv
 	if q.params == nil {
 		q.params = params
 	}
 	return nil
+}
+
+// prepareDuck prepares rewritten SQL on the session's DuckDB connection.
+func (s *Session) prepareDuck(ctx context.Context, sql string) (*duckdb.Stmt, error) {
+	var stmt *duckdb.Stmt
+	err := rawConn(s.conn, func(c *duckdb.Conn) error {
+		ds, err := c.PrepareContext(ctx, sql)
+		if err != nil {
+			return err
+		}
+		stmt = ds.(*duckdb.Stmt)
+		return nil
+	})
+	if err != nil {
+		return nil, s.engine.publicError(err)
+	}
+	return stmt, nil
+}
+
+// paramTypes lists DuckDB's type of each parameter (0: unresolved).
+func paramTypes(stmt *duckdb.Stmt) []int {
+	out := make([]int, stmt.NumInput())
+	for i := range out {
+		if t, err := stmt.ParamType(i + 1); err == nil {
+			out[i] = int(t)
+		}
+	}
+	return out
 }
 
 func sizeOf(oid uint32) int16 {
@@ -259,6 +349,9 @@ func (q *queryStatement) Execute(ctx context.Context, params []any) (pgwire.Resu
 }
 
 func (q *queryStatement) execute(ctx context.Context, params []any) (pgwire.Result, error) {
+	if err := q.s.useInstance(ctx); err != nil {
+		return nil, err
+	}
 	if err := q.build(ctx, q.params); err != nil {
 		return nil, err
 	}
@@ -271,7 +364,7 @@ func (q *queryStatement) execute(ctx context.Context, params []any) (pgwire.Resu
 		args[i] = driver.NamedValue{Ordinal: i + 1, Value: paramValue(p)}
 	}
 	var rows driver.Rows
-	err := rawConn(q.s.conn, func(*duckdb.Conn) error {
+	err := rawConn(q.conn, func(*duckdb.Conn) error {
 		var err error
 		rows, err = q.stmt.QueryContext(ctx, args)
 		return err
@@ -331,8 +424,10 @@ func (r *queryResult) Close() error {
 type commandStatement struct {
 	tag  string
 	cols []pgwire.Column
-	rows [][]any
 	run  func() error
+	// rows computes the result at Execute, so that a prepared SHOW reports
+	// the value current when it runs.
+	rows func() [][]any
 }
 
 func (c *commandStatement) ParamOIDs() []uint32      { return nil }
@@ -345,7 +440,11 @@ func (c *commandStatement) Execute(ctx context.Context, params []any) (pgwire.Re
 			return nil, err
 		}
 	}
-	return &rowsResult{tag: c.tag, rows: c.rows}, nil
+	var rows [][]any
+	if c.rows != nil {
+		rows = c.rows()
+	}
+	return &rowsResult{tag: c.tag, rows: rows}, nil
 }
 
 type rowsResult struct {
@@ -379,9 +478,12 @@ func (s *Session) prepareShow(toks []token) (pgwire.Statement, error) {
 	name := strings.Join(words, " ")
 	switch strings.ToLower(name) {
 	case "all":
-		var rows [][]any
-		for _, k := range sortedSettingNames() {
-			rows = append(rows, []any{knownSettings[k].name, s.settings.values[k], ""})
+		rows := func() [][]any {
+			var rows [][]any
+			for _, k := range sortedSettingNames() {
+				rows = append(rows, []any{knownSettings[k].name, s.settings.values[k], ""})
+			}
+			return rows
 		}
 		return &commandStatement{tag: "SHOW", rows: rows, cols: []pgwire.Column{
 			textColumn("name"), textColumn("setting"), textColumn("description")}}, nil
@@ -390,15 +492,16 @@ func (s *Session) prepareShow(toks []token) (pgwire.Statement, error) {
 	case "transaction isolation level":
 		name = "transaction_isolation"
 	}
-	v, err := s.settings.get(name)
-	if err != nil {
+	if _, err := s.settings.get(name); err != nil {
 		return nil, err
 	}
+	key := strings.ToLower(name)
 	// PostgreSQL names the column by the setting's canonical spelling.
-	if def, ok := knownSettings[strings.ToLower(name)]; ok {
+	if def, ok := knownSettings[key]; ok {
 		name = def.name
 	}
-	return &commandStatement{tag: "SHOW", rows: [][]any{{v}}, cols: []pgwire.Column{textColumn(name)}}, nil
+	rows := func() [][]any { return [][]any{{s.settings.values[key]}} }
+	return &commandStatement{tag: "SHOW", rows: rows, cols: []pgwire.Column{textColumn(name)}}, nil
 }
 
 func textColumn(name string) pgwire.Column {
@@ -521,6 +624,9 @@ func (e *Engine) publicError(err error) error {
 		return err
 	}
 	msg := e.scrub(de.Msg)
+	if strings.HasSuffix(msg, "division by zero") {
+		return sqlstate.Wrap(err, sqlstate.DivisionByZero, "division by zero")
+	}
 	switch de.Type {
 	case duckdb.ErrorTypeParser:
 		return sqlstate.Wrap(err, sqlstate.SyntaxError, msg)

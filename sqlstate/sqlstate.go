@@ -38,6 +38,7 @@ const (
 	InvalidCatalogName           = "3D000"
 	DuplicateTable               = "42P07"
 	DatatypeMismatch             = "42804"
+	IndeterminateDatatype        = "42P18"
 	ProtocolViolation            = "08P01"
 	QueryCanceled                = "57014"
 	AdminShutdown                = "57P01"
