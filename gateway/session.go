@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -166,7 +165,7 @@ func (s *Session) prepare(ctx context.Context, text string, paramOIDs []uint32) 
 	case "explain", "summarize", "describe":
 		return nil, sqlstate.New(sqlstate.InsufficientPrivilege, "%s is not available in floe", strings.ToUpper(kw[0]))
 	case "copy", "export", "import", "attach", "detach", "install", "load", "pragma", "checkpoint",
-		"force", "call", "use", "vacuum", "analyze", "update" + "_extensions":
+		"force", "call", "use", "vacuum", "analyze":
 		return nil, sqlstate.New(sqlstate.InsufficientPrivilege, "permission denied: %s is not allowed", strings.ToUpper(kw[0]))
 	case "create", "drop", "alter", "insert", "update", "delete", "merge", "truncate", "grant", "revoke",
 		"comment", "prepare", "execute", "pivot", "unpivot", "refresh", "reindex", "cluster", "lock":
@@ -176,8 +175,8 @@ func (s *Session) prepare(ctx context.Context, text string, paramOIDs []uint32) 
 	return nil, sqlstate.New(sqlstate.SyntaxError, "syntax error at or near %q", kw[0])
 }
 
-// Execute runs one statement text to completion and collects its rows, for
-// callers that want whole results (floe sql, the HTTP API).
+// Query prepares and executes one statement and returns its columns and a
+// streaming result, for callers outside pgwire (floe sql, the HTTP API).
 func (s *Session) Query(ctx context.Context, text string, params ...any) ([]pgwire.Column, pgwire.Result, error) {
 	st, err := s.Prepare(ctx, text, nil)
 	if err != nil {
@@ -695,5 +694,3 @@ func (e *Engine) scrub(msg string) string {
 	msg = strings.ReplaceAll(msg, "__floe_file", "<internal>")
 	return strings.TrimSpace(msg)
 }
-
-var _ = time.Second
