@@ -45,6 +45,10 @@ type Scan struct {
 	SnapshotID int64
 	Schema     *iceberg.Schema
 	Files      []File
+	// SchemaEvolved is false while the table has had one schema only: its
+	// files then hold the columns under the schema's own names and can be
+	// read by name, which DuckDB does faster than by field id.
+	SchemaEvolved bool
 }
 
 // File is one data file of a scan with the delete files that apply to it.
@@ -86,7 +90,8 @@ func (t *Table) Plan(ctx context.Context) (*Scan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan %s.%s: %w", t.Namespace, t.Name, err)
 	}
-	scan := &Scan{SnapshotID: snap.SnapshotID, Schema: t.ice.Schema(), Files: make([]File, 0, len(tasks))}
+	scan := &Scan{SnapshotID: snap.SnapshotID, Schema: t.ice.Schema(), Files: make([]File, 0, len(tasks)),
+		SchemaEvolved: len(t.ice.Metadata().Schemas()) > 1}
 	for _, task := range tasks {
 		if len(task.DeletionVectorFiles) > 0 {
 			return nil, fmt.Errorf("%w: %s.%s uses deletion vectors", ErrUnsupported, t.Namespace, t.Name)

@@ -12,8 +12,9 @@ import (
 )
 
 // scanSQL builds the query that reads exactly one snapshot: its data files,
-// columns matched by Iceberg field id (so renamed, added and promoted columns
-// read right and files without a column read NULL), minus the rows its
+// columns matched by Iceberg field id once the schema has evolved (so
+// renamed, added and promoted columns read right and files without a column
+// read NULL; before that, by name, which is faster), minus the rows its
 // position and equality delete files remove.
 func scanSQL(scan *catalog.Scan) (string, error) {
 	cols := scan.Schema.Fields()
@@ -63,7 +64,10 @@ func scanSQL(scan *catalog.Scan) (string, error) {
 	for _, k := range keys {
 		g := groups[k]
 		var b strings.Builder
-		fmt.Fprintf(&b, "SELECT %s FROM read_parquet(%s, hive_partitioning=false, schema=%s", sel.String(), pathList(g.files), fieldMap)
+		fmt.Fprintf(&b, "SELECT %s FROM read_parquet(%s, hive_partitioning=false", sel.String(), pathList(g.files))
+		if scan.SchemaEvolved {
+			b.WriteString(", schema=" + fieldMap)
+		}
 		if g.anyPos {
 			b.WriteString(", filename='__floe_file', file_row_number=true")
 		}
