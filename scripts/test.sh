@@ -67,12 +67,18 @@ if ! mvn_out=$(mvn -B -q -f test/testdata/jdbc/pom.xml package 2>&1); then
 	die "mvn package of test/testdata/jdbc failed"
 fi
 
+# A real PostgreSQL: pgwire's encoder is checked byte for byte against it.
+source scripts/lib/postgres.sh
+say "start PostgreSQL"
+start_postgres floe || die "could not start PostgreSQL"
+export FLOE_TEST_POSTGRES=$PG_URL
+
 say "go vet ./..."
 go vet ./...
 
 say "go test -count=1 -timeout 40m ./..."
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; stop_postgres' EXIT
 set +e
 go test -count=1 -timeout 40m ./... 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
