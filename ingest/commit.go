@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -230,16 +231,32 @@ func (c *committer) attempt(ctx context.Context, batch []*pending, answered []bo
 		return 0, errNothingToCommit
 	}
 
+	props := iceberg.Properties{
+		"floe.source":   "http",
+		"floe.requests": fmt.Sprint(len(kept)),
+	}
+	return appendRows(ctx, s.cat, s.log, ns, name, t, root, kept, props)
+}
+
+// appendRows commits the records of kept to ns.name in one snapshot whose
+// summary carries props: it creates the table from root when t is nil,
+// otherwise adds the columns root adds to t's schema, then appends one Arrow
+// record batch. The commit requires t's current snapshot to still be the
+// branch head, so a concurrent writer makes it fail with an error for which
+// retriable is true. It returns the new snapshot id.
+func appendRows(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, t *catalog.Table, root *node, kept []*pending, props iceberg.Properties) (int64, error) {
+	exists := t != nil
 	if !exists {
-		props := map[string]string{table.ParquetCompressionKey: "zstd"}
-		t, err = s.cat.CreateTable(ctx, ns, name, newSchema(root), props)
+		var err error
+		tprops := map[string]string{table.ParquetCompressionKey: "zstd"}
+		t, err = cat.CreateTable(ctx, ns, name, newSchema(root), tprops)
 		if errors.Is(err, catalog.ErrTableExists) {
 			return 0, errTableCreated // another writer won: reload and merge again
 		}
 		if err != nil {
 			return 0, err
 		}
-		s.log.Info("ingest: created table", "table", ns+"."+name)
+		log.Info("ingest: created table", "table", ns+"."+name)
 	}
 
 	txn := t.Iceberg().NewTransaction()
@@ -261,15 +278,16 @@ func (c *committer) attempt(ctx context.Context, batch []*pending, answered []bo
 		return 0, err
 	}
 	defer rec.Release()
+	return appendBatch(ctx, cat, ns, name, txn, rec, props)
+}
+
+// appendBatch appends rec in txn and commits it.
+func appendBatch(ctx context.Context, cat *catalog.Catalog, ns, name string, txn *table.Transaction, rec arrow.RecordBatch, props iceberg.Properties) (int64, error) {
 	rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
 	if err != nil {
 		return 0, err
 	}
 	defer rdr.Release()
-	props := iceberg.Properties{
-		"floe.source":   "http",
-		"floe.requests": fmt.Sprint(len(kept)),
-	}
 	if err := txn.Append(ctx, rdr, props); err != nil {
 		return 0, fmt.Errorf("append: %w", err)
 	}
@@ -277,7 +295,7 @@ func (c *committer) attempt(ctx context.Context, batch []*pending, answered []bo
 	if err != nil {
 		return 0, err
 	}
-	ct := s.cat.Committed(ns, name, committed)
+	ct := cat.Committed(ns, name, committed)
 	return ct.SnapshotID(), nil
 }
 

@@ -1,11 +1,12 @@
-// Package ingest turns pushed records into Iceberg commits. This part owns
+// Package ingest turns pushed and consumed records into Iceberg commits. It
+// owns the Kafka source (kafka.go, deadletter.go; see below) and
 // the HTTP push endpoint (POST /v1/ingest/{namespace}/{table} with an NDJSON
 // body): decoding JSON lines, inferring a table schema from them, checking
 // records against the table's schema and evolving it by field id, converting
 // records to Arrow and committing them as Parquet data files in one Iceberg
 // snapshot per group commit.
 //
-// Imports: catalog, sqlstate, iceberg-go, arrow-go and the standard library.
+// Imports: catalog, sqlstate, iceberg-go, arrow-go, franz-go and the standard library.
 // It must not import gateway, pgwire or authz; authentication happens in a
 // middleware before Handler, which only receives the principal's name.
 //
@@ -27,4 +28,27 @@
 // the merge and the append (bounded attempts). A request is answered only
 // after its commit, with the new snapshot id; it never gets a success for
 // rows that were not committed.
+//
+// # Kafka
+//
+// Lifecycle: NewKafka (defaults, no I/O) → Run(ctx), which consumes until ctx
+// ends, then commits what it buffered and leaves the group.
+//
+// Concurrency: one poll loop per Kafka value, with franz-go's
+// BlockRebalanceOnPoll: the group callbacks (adjust on assignment, revoked,
+// lost) run only between polls, and k.mu serialises them with the loop's
+// work. Commits run in the loop (or in revoked, for the partitions leaving).
+//
+// Exactly once: the main table's snapshots carry OffsetsProperty, the next
+// offset of every topic-partition it consumed. Assignment seeks to those
+// offsets (adjust), never the group's. A commit reloads the table, checks
+// that its offsets for the batch's partitions are those the batch started
+// from (else errFenced: the batch is dropped and the partitions seek to the
+// table's offsets), and commits with iceberg-go's requirement that the head
+// is still the snapshot it read; a conflict reloads and retries. Dead
+// letters go to `<table>__rejected` in a commit just before the rows, with
+// that table's own offsets map; where it reaches into a batch, the offsets
+// it holds are read back and not written again, so a crash between the two
+// commits loses and duplicates nothing. Group offsets are committed to Kafka
+// after the Iceberg commit, for lag tools only.
 package ingest

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what floe's test suites need when it is missing
-# (psql and pgbench, psycopg and SQLAlchemy, PgJDBC through Maven), fails
-# loudly when something cannot be installed, then runs `go vet ./...` and
-# every package's tests, the end-to-end suite in test/ included.
+# (psql and pgbench, psycopg and SQLAlchemy, PgJDBC and the Kafka broker
+# through Maven), fails loudly when something cannot be installed, then runs
+# `go vet ./...` and every package's tests, the end-to-end suite in test/
+# included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +60,11 @@ if ! python3 -c 'import psycopg, sqlalchemy' >/dev/null 2>&1; then
 		die "pip install 'psycopg[binary]' sqlalchemy failed"
 fi
 python3 -c 'import psycopg, sqlalchemy' || die "psycopg or sqlalchemy is not importable after pip install"
+
+# The Apache Kafka broker's jars (Maven Central), so that the Kafka suites
+# only start it: test/services up kafka, called by test.MustKafka.
+say "test/services install kafka"
+test/services install kafka || die "could not resolve the Kafka broker's jars"
 
 # PgJDBC and the Maven plugins, then the JDBC client itself (cached in ~/.m2).
 say "mvn package test/testdata/jdbc"

@@ -30,6 +30,9 @@
 //	tools_test.go    psql meta-commands, pgbench
 //	drivers_test.go  PgJDBC (testdata/jdbc), psycopg and SQLAlchemy
 //	                 (testdata/python)
+//	kafka_test.go    a real Kafka broker (MustKafka, test/services): exactly
+//	                 once by id and by (partition, offset), dead letters,
+//	                 freshness, 22 SIGKILLs during one stream
 //
 // # Lifecycle
 //

@@ -48,9 +48,15 @@ type Floe struct {
 type Option func(*config)
 
 type config struct {
-	password string
-	env      map[string]string
-	dataDir  string
+	password   string
+	env        map[string]string
+	dataDir    string
+	configFile string
+}
+
+// WithConfigFile passes --config FILE to floe serve.
+func WithConfigFile(path string) Option {
+	return func(c *config) { c.configFile = path }
 }
 
 // WithEnv sets an environment variable of the floe process (FLOE_* settings).
@@ -125,6 +131,14 @@ func (f *Floe) Stop() error {
 		}
 	})
 	return err
+}
+
+// Kill ends the process with SIGKILL at once and waits for it to exit.
+func (f *Floe) Kill() {
+	f.stopped.Do(func() {
+		_ = f.cmd.Process.Kill()
+		<-f.exited
+	})
 }
 
 // Exited reports whether the process has ended, and how.
@@ -234,7 +248,11 @@ func startOnce(bin, dir string, cfg config) (*Floe, error) {
 	}
 	f := &Floe{DataDir: dir, PGAddr: pgAddr, HTTPAddr: httpAddr, User: AdminUser, Password: cfg.password,
 		log: &syncBuffer{}, exited: make(chan struct{})}
-	cmd := exec.Command(bin, "serve", "--data", dir, "--pg-addr", pgAddr, "--http-addr", httpAddr)
+	args := []string{"serve", "--data", dir, "--pg-addr", pgAddr, "--http-addr", httpAddr}
+	if cfg.configFile != "" {
+		args = append(args, "--config", cfg.configFile)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = childEnv(cfg)
 	cmd.Stdout = f.log
 	cmd.Stderr = f.log
@@ -422,6 +440,7 @@ func Main(m *testing.M) {
 	if shared.dir != "" {
 		os.RemoveAll(shared.dir)
 	}
+	stopKafka()
 	if build.dir != "" {
 		os.RemoveAll(build.dir)
 	}

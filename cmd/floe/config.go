@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type Config struct {
 	Ingest struct {
 		CommitInterval time.Duration `yaml:"commit_interval"`
 		MaxBodyBytes   int64         `yaml:"max_body_bytes"`
+		Kafka          *kafkaConfig  `yaml:"kafka"`
 	} `yaml:"ingest"`
 	DuckDB struct {
 		Threads     int    `yaml:"threads"`
@@ -37,6 +39,27 @@ type Config struct {
 	Admin struct {
 		User string `yaml:"user"`
 	} `yaml:"admin"`
+	// PolicyDir is the central policy's directory (default DATA/policy).
+	PolicyDir string `yaml:"policy_dir"`
+}
+
+// kafkaConfig is the ingest.kafka section: topics consumed in one consumer
+// group into Iceberg tables, exactly once.
+type kafkaConfig struct {
+	Brokers        []string      `yaml:"brokers"`
+	Group          string        `yaml:"group"`
+	InstanceID     string        `yaml:"instance_id"`
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	MaxRecordBytes int           `yaml:"max_record_bytes"`
+	Streams        []kafkaStream `yaml:"streams"`
+}
+
+type kafkaStream struct {
+	Topic          string        `yaml:"topic"`
+	Table          string        `yaml:"table"`
+	Format         string        `yaml:"format"`
+	CommitInterval time.Duration `yaml:"commit_interval"`
+	StartFrom      string        `yaml:"start_from"`
 }
 
 func defaultConfig() Config {
@@ -82,6 +105,7 @@ var envVars = map[string]func(c *Config, v string) error{
 	"FLOE_DUCKDB_THREADS":      func(c *Config, v string) (err error) { c.DuckDB.Threads, err = strconv.Atoi(v); return },
 	"FLOE_DUCKDB_MEMORY_LIMIT": func(c *Config, v string) error { c.DuckDB.MemoryLimit = v; return nil },
 	"FLOE_ADMIN_USER":          func(c *Config, v string) error { c.Admin.User = v; return nil },
+	"FLOE_POLICY_DIR":          func(c *Config, v string) error { c.PolicyDir = v; return nil },
 }
 
 func applyEnv(c *Config) error {
@@ -121,6 +145,9 @@ func (c *Config) validate() error {
 	if c.Ingest.MaxBodyBytes <= 0 {
 		return fmt.Errorf("config: ingest.max_body_bytes: %d must be positive", c.Ingest.MaxBodyBytes)
 	}
+	if err := c.Ingest.Kafka.validate(); err != nil {
+		return err
+	}
 	if c.DuckDB.Threads < 0 {
 		return fmt.Errorf("config: duckdb.threads: %d must not be negative", c.DuckDB.Threads)
 	}
@@ -128,4 +155,88 @@ func (c *Config) validate() error {
 		return errors.New("config: admin.user: must not be empty")
 	}
 	return nil
+}
+
+// validate checks the ingest.kafka section (nil: no Kafka ingest) and fills
+// its defaults.
+func (k *kafkaConfig) validate() error {
+	if k == nil {
+		return nil
+	}
+	if len(k.Brokers) == 0 {
+		return errors.New("config: ingest.kafka.brokers: must name at least one HOST:PORT")
+	}
+	for i, b := range k.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return fmt.Errorf("config: ingest.kafka.brokers[%d]: %q is not HOST:PORT", i, b)
+		}
+	}
+	if k.Group == "" {
+		k.Group = "floe"
+	}
+	if k.SessionTimeout < 0 {
+		return fmt.Errorf("config: ingest.kafka.session_timeout: %s must not be negative", k.SessionTimeout)
+	}
+	if k.MaxRecordBytes < 0 {
+		return fmt.Errorf("config: ingest.kafka.max_record_bytes: %d must not be negative", k.MaxRecordBytes)
+	}
+	if len(k.Streams) == 0 {
+		return errors.New("config: ingest.kafka.streams: must hold at least one stream")
+	}
+	topics := map[string]int{}
+	for i := range k.Streams {
+		s := &k.Streams[i]
+		field := fmt.Sprintf("config: ingest.kafka.streams[%d]", i)
+		if s.Topic == "" {
+			return fmt.Errorf("%s.topic: must not be empty", field)
+		}
+		if j, ok := topics[s.Topic]; ok {
+			return fmt.Errorf("%s.topic: %q is consumed by streams[%d] already", field, s.Topic, j)
+		}
+		topics[s.Topic] = i
+		ns, tbl, ok := strings.Cut(s.Table, ".")
+		if !ok || !validIdent(ns) || !validIdent(tbl) {
+			return fmt.Errorf("%s.table: %q is not NAMESPACE.TABLE (each [a-z_][a-z0-9_]*)", field, s.Table)
+		}
+		if s.Format == "" {
+			s.Format = "json"
+		}
+		if s.Format != "json" {
+			return fmt.Errorf("%s.format: %q is not supported (json)", field, s.Format)
+		}
+		if s.CommitInterval == 0 {
+			s.CommitInterval = time.Second
+		}
+		if s.CommitInterval < 10*time.Millisecond || s.CommitInterval > time.Hour {
+			return fmt.Errorf("%s.commit_interval: %s is outside 10ms..1h", field, s.CommitInterval)
+		}
+		if s.StartFrom == "" {
+			s.StartFrom = "earliest"
+		}
+		if s.StartFrom != "earliest" && s.StartFrom != "latest" {
+			return fmt.Errorf("%s.start_from: %q is not earliest or latest", field, s.StartFrom)
+		}
+	}
+	return nil
+}
+
+func validIdent(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || (c >= 'a' && c <= 'z') || (i > 0 && c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// policyDir is the policy directory in force.
+func (c *Config) policyDir() string {
+	if c.PolicyDir != "" {
+		return c.PolicyDir
+	}
+	return filepath.Join(c.Data, "policy")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +97,46 @@ func TestUserPasswd(t *testing.T) {
 	}
 	if err := run([]string{"user", "passwd", "--data", dir, "alice"}, strings.NewReader("short\n"), &out, &out); err == nil {
 		t.Fatal("short password accepted")
+	}
+}
+
+func TestKafkaConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, yaml string) string {
+		file := filepath.Join(dir, name+".yaml")
+		os.WriteFile(file, []byte(yaml), 0o644)
+		return file
+	}
+	ok := write("ok", "ingest:\n  kafka:\n    brokers: [\"127.0.0.1:9092\"]\n    streams:\n      - topic: vitals\n        table: clinical.vitals\n")
+	cfg, _, err := parseConfig("serve", []string{"--config", ok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := cfg.Ingest.Kafka
+	if k == nil || k.Group != "floe" || k.Streams[0].Format != "json" || k.Streams[0].CommitInterval != time.Second ||
+		k.Streams[0].StartFrom != "earliest" {
+		t.Fatalf("defaults not filled: %+v", k)
+	}
+
+	const head = "ingest:\n  kafka:\n    brokers: [\"127.0.0.1:9092\"]\n"
+	cases := []struct{ yaml, field string }{
+		{"ingest:\n  kafka:\n    streams: [{topic: a, table: n.t}]\n", "ingest.kafka.brokers"},
+		{"ingest:\n  kafka:\n    brokers: [nope]\n    streams: [{topic: a, table: n.t}]\n", "ingest.kafka.brokers[0]"},
+		{head, "ingest.kafka.streams"},
+		{head + "    streams: [{table: n.t}]\n", "ingest.kafka.streams[0].topic"},
+		{head + "    streams: [{topic: a, table: t}]\n", "ingest.kafka.streams[0].table"},
+		{head + "    streams: [{topic: a, table: n.t}, {topic: a, table: n.u}]\n", "ingest.kafka.streams[1].topic"},
+		{head + "    streams: [{topic: a, table: n.t, format: avro}]\n", "ingest.kafka.streams[0].format"},
+		{head + "    streams: [{topic: a, table: n.t, start_from: middle}]\n", "ingest.kafka.streams[0].start_from"},
+		{head + "    streams: [{topic: a, table: n.t, commit_interval: 1ms}]\n", "ingest.kafka.streams[0].commit_interval"},
+		{head + "    streams: [{topic: a, table: n.t, partition_by: [x]}]\n", "partition_by"},
+	}
+	for i, c := range cases {
+		t.Run(c.field, func(t *testing.T) {
+			_, _, err := parseConfig("serve", []string{"--config", write(fmt.Sprint("bad", i), c.yaml)})
+			if err == nil || !strings.Contains(err.Error(), c.field) {
+				t.Fatalf("error %v does not name %s", err, c.field)
+			}
+		})
 	}
 }

@@ -1,0 +1,672 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/floe-dev/floe/catalog"
+)
+
+// OffsetsProperty is the snapshot summary property in which every Kafka
+// commit stores the next offset of every topic-partition the table has
+// consumed: a JSON object {"topic/partition": next offset}. The main table's
+// map is the source of truth for where consumption resumes; the dead-letter
+// table's map only tells how far dead letters have been written.
+const OffsetsProperty = "floe.kafka.offsets"
+
+// RejectedSuffix is appended to a table's name to name its dead-letter
+// table: clinical.vitals → clinical.vitals__rejected.
+const RejectedSuffix = "__rejected"
+
+// Defaults for KafkaConfig.
+const (
+	DefaultKafkaGroup     = "floe"
+	DefaultMaxRecordBytes = 1 << 20
+)
+
+// KafkaConfig configures a Kafka source. Zero values take the defaults.
+type KafkaConfig struct {
+	Brokers []string // seed brokers, HOST:PORT (required)
+	Group   string   // consumer group (default "floe")
+	// InstanceID, when set, makes this process a static group member: a
+	// restarted process with the same id takes its partitions back at once
+	// instead of waiting for the session timeout.
+	InstanceID string
+	// SessionTimeout of the group member (default: franz-go's, 45s).
+	SessionTimeout time.Duration
+	// MaxRecordBytes: larger values go to the dead-letter table (default 1 MiB).
+	MaxRecordBytes int
+	Streams        []KafkaStream
+	Logger         *slog.Logger
+}
+
+// KafkaStream maps one topic to one table.
+type KafkaStream struct {
+	Topic     string
+	Namespace string
+	Table     string
+	// Format of the record values; only "json" (the default) for now.
+	Format string
+	// CommitInterval is the least time between two commits to the table
+	// (default 1s).
+	CommitInterval time.Duration
+	// StartFrom is where a partition the table holds no offset for starts:
+	// "earliest" (default) or "latest".
+	StartFrom string
+}
+
+// Kafka consumes topics in a consumer group and commits their records to
+// Iceberg tables exactly once. See doc.go for the protocol.
+type Kafka struct {
+	cat *catalog.Catalog
+	cfg KafkaConfig
+	log *slog.Logger
+
+	byTopic map[string]*kstream
+
+	// mu guards the partition states and buffers. The poll loop holds it
+	// from the end of a poll to AllowRebalance; the group callbacks (which
+	// BlockRebalanceOnPoll runs between polls) take it too.
+	mu     sync.Mutex
+	ps     parser
+	client *kgo.Client
+
+	rows, rejected, commits, fenced atomic.Int64
+}
+
+// kstream is the state of one stream: its partitions owned by this process.
+type kstream struct {
+	cfg   KafkaStream
+	parts map[int32]*kpart
+	last  time.Time // start of the last commit
+	n     int       // buffered records
+}
+
+// kpart is one owned partition.
+type kpart struct {
+	topic     string
+	partition int32
+	// committed is the partition's offset in the main table as of our last
+	// look (-1: none): a commit requires the table to still hold it.
+	committed int64
+	// next is the offset after the last record taken (-1: none taken yet).
+	next int64
+	recs []krec
+}
+
+// krec is one consumed record, decoded.
+type krec struct {
+	key, value []byte
+	offset     int64
+	ts         time.Time
+	v          value
+	bad        string // why the record cannot be written; "" if it may be
+}
+
+// NewKafka returns a Kafka source writing through cat. It does no I/O;
+// cfg must name brokers and at least one stream.
+func NewKafka(cat *catalog.Catalog, cfg KafkaConfig) (*Kafka, error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("kafka: no brokers")
+	}
+	if len(cfg.Streams) == 0 {
+		return nil, errors.New("kafka: no streams")
+	}
+	if cfg.Group == "" {
+		cfg.Group = DefaultKafkaGroup
+	}
+	if cfg.MaxRecordBytes <= 0 {
+		cfg.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	k := &Kafka{cat: cat, cfg: cfg, log: cfg.Logger, byTopic: map[string]*kstream{}}
+	for i, s := range cfg.Streams {
+		if s.Format == "" {
+			s.Format = "json"
+		}
+		if s.CommitInterval <= 0 {
+			s.CommitInterval = DefaultCommitInterval
+		}
+		if s.StartFrom == "" {
+			s.StartFrom = "earliest"
+		}
+		switch {
+		case s.Topic == "":
+			return nil, fmt.Errorf("kafka: stream %d: no topic", i)
+		case s.Format != "json":
+			return nil, fmt.Errorf("kafka: stream %d: format %q is not supported (json)", i, s.Format)
+		case s.StartFrom != "earliest" && s.StartFrom != "latest":
+			return nil, fmt.Errorf("kafka: stream %d: start_from %q is not earliest or latest", i, s.StartFrom)
+		case k.byTopic[s.Topic] != nil:
+			return nil, fmt.Errorf("kafka: stream %d: topic %q is consumed by another stream", i, s.Topic)
+		}
+		if err := validName("namespace", s.Namespace); err != nil {
+			return nil, fmt.Errorf("kafka: stream %d: %w", i, err)
+		}
+		if err := validName("table", s.Table); err != nil {
+			return nil, fmt.Errorf("kafka: stream %d: %w", i, err)
+		}
+		k.byTopic[s.Topic] = &kstream{cfg: s, parts: map[int32]*kpart{}}
+	}
+	return k, nil
+}
+
+// Stats counts what a Kafka source did since it started.
+type Stats struct {
+	Rows, Rejected, Commits, Fenced int64
+}
+
+// Stats returns the counters.
+func (k *Kafka) Stats() Stats {
+	return Stats{Rows: k.rows.Load(), Rejected: k.rejected.Load(), Commits: k.commits.Load(), Fenced: k.fenced.Load()}
+}
+
+// Run consumes until ctx ends, then commits what is buffered (within 30s)
+// and leaves the group. It returns nil after a clean stop.
+func (k *Kafka) Run(ctx context.Context) error {
+	topics := make([]string, 0, len(k.byTopic))
+	for t := range k.byTopic {
+		topics = append(topics, t)
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(k.cfg.Brokers...),
+		kgo.ConsumerGroup(k.cfg.Group),
+		kgo.ConsumeTopics(topics...),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxWait(200 * time.Millisecond),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {}),
+		kgo.AdjustFetchOffsetsFn(k.adjust),
+		kgo.OnPartitionsRevoked(k.revoked),
+		kgo.OnPartitionsLost(k.lost),
+	}
+	if k.cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(k.cfg.InstanceID))
+	}
+	if k.cfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(k.cfg.SessionTimeout))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	k.client = cl
+	k.log.Info("kafka: consuming", "brokers", strings.Join(k.cfg.Brokers, ","), "group", k.cfg.Group, "topics", strings.Join(topics, ","))
+
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, k.pollWait())
+		fs := cl.PollFetches(pctx)
+		cancel()
+		if fs.IsClientClosed() {
+			break
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				k.log.Warn("kafka: fetch", "topic", t, "partition", p, "err", err)
+			}
+		})
+		k.mu.Lock()
+		fs.EachRecord(k.take)
+		k.commitDue(ctx, false)
+		k.mu.Unlock()
+		cl.AllowRebalance()
+	}
+
+	// Commit what is buffered, then leave the group.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	k.mu.Lock()
+	k.commitDue(fctx, true)
+	k.mu.Unlock()
+	cl.AllowRebalance()
+	cl.Close()
+	return nil
+}
+
+// pollWait is how long a poll may wait: until the earliest commit due.
+func (k *Kafka) pollWait() time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	wait := time.Second
+	for _, s := range k.byTopic {
+		if s.n > 0 {
+			wait = min(wait, time.Until(s.last.Add(s.cfg.CommitInterval)))
+		}
+	}
+	return max(wait, 5*time.Millisecond)
+}
+
+// take buffers one record of an owned partition. Records of partitions not
+// owned, and records before the partition's position (fetched before a
+// seek), are ignored.
+func (k *Kafka) take(r *kgo.Record) {
+	s := k.byTopic[r.Topic]
+	if s == nil {
+		return
+	}
+	p := s.parts[r.Partition]
+	if p == nil || (p.next >= 0 && r.Offset < p.next) {
+		return
+	}
+	kr := krec{key: r.Key, value: r.Value, offset: r.Offset, ts: r.Timestamp}
+	switch {
+	case len(r.Value) > k.cfg.MaxRecordBytes:
+		kr.bad = fmt.Sprintf("record value of %d bytes is over the limit of %d", len(r.Value), k.cfg.MaxRecordBytes)
+	default:
+		v, msg := k.ps.parseRecord(string(r.Value))
+		switch {
+		case msg != "":
+			kr.bad = msg
+		case v.kind != kObject:
+			kr.bad = "record is not a JSON object"
+		default:
+			kr.v = v
+		}
+	}
+	if s.n == 0 && time.Since(s.last) > s.cfg.CommitInterval {
+		// After a quiet spell the first record waits a little for company
+		// rather than being committed alone.
+		s.last = time.Now().Add(-s.cfg.CommitInterval / 2)
+	}
+	p.recs = append(p.recs, kr)
+	p.next = r.Offset + 1
+	s.n++
+}
+
+// commitDue commits the streams whose interval has passed (all with
+// buffered records when force). Called with k.mu held.
+func (k *Kafka) commitDue(ctx context.Context, force bool) {
+	for _, s := range k.byTopic {
+		if s.n > 0 && (force || !time.Now().Before(s.last.Add(s.cfg.CommitInterval))) {
+			k.commitStream(ctx, s, true)
+		}
+	}
+}
+
+// errFenced: the table's offsets for a partition of the batch are not the
+// ones the batch started from: another process committed them.
+var errFenced = errors.New("table offsets moved: partition owned elsewhere")
+
+// commitStream commits the buffered records of s. On success the
+// partitions' committed offsets advance and the group offsets are
+// committed to Kafka (for lag tools only). When the table's offsets moved,
+// the buffered records are dropped and, if reseek, the partitions seek to
+// the table's offsets. Other errors keep the records for the next try.
+func (k *Kafka) commitStream(ctx context.Context, s *kstream, reseek bool) {
+	start := time.Now()
+	s.last = start
+	table := s.cfg.Namespace + "." + s.cfg.Table
+	var res kafkaCommit
+	var err error
+	for attempt := range commitAttempts {
+		if attempt > 0 {
+			if err = sleep(ctx, backoff(attempt)); err != nil {
+				break
+			}
+		}
+		res, err = k.attempt(ctx, s)
+		if err == nil || !retriable(err) {
+			break
+		}
+		k.log.Debug("kafka: commit conflict, retrying", "table", table, "attempt", attempt+1, "err", err)
+	}
+	switch {
+	case err == nil:
+		group := map[string]map[int32]kgo.EpochOffset{}
+		for _, p := range s.parts {
+			if len(p.recs) == 0 {
+				continue
+			}
+			if res.snapshot != 0 {
+				p.committed = p.next
+			}
+			p.recs = nil
+			if group[p.topic] == nil {
+				group[p.topic] = map[int32]kgo.EpochOffset{}
+			}
+			group[p.topic][p.partition] = kgo.EpochOffset{Epoch: -1, Offset: p.next}
+		}
+		s.n = 0
+		k.rows.Add(int64(res.rows))
+		k.rejected.Add(int64(res.rejected))
+		k.commits.Add(1)
+		k.log.Info("kafka: committed", "table", table, "rows", res.rows, "rejected", res.rejected,
+			"snapshot_id", res.snapshot, "took", time.Since(start).Round(time.Millisecond))
+		if k.client != nil {
+			k.client.CommitOffsets(context.WithoutCancel(ctx), group, nil)
+		}
+	case errors.Is(err, errFenced):
+		k.fenced.Add(1)
+		k.log.Warn("kafka: dropped a batch whose partitions were committed by another process; seeking to the table's offsets", "table", table, "err", err)
+		k.dropAndSeek(ctx, s, reseek)
+	default:
+		k.log.Error("kafka: commit failed; will retry", "table", table, "err", err)
+	}
+}
+
+// dropAndSeek drops the buffered records of s and moves its partitions to
+// the table's offsets.
+func (k *Kafka) dropAndSeek(ctx context.Context, s *kstream, seek bool) {
+	for _, p := range s.parts {
+		p.recs = nil
+	}
+	s.n = 0
+	t, err := k.cat.Reload(ctx, s.cfg.Namespace, s.cfg.Table)
+	if err != nil {
+		k.log.Error("kafka: reload after a fenced commit", "err", err)
+		return
+	}
+	offs, err := tableOffsets(t)
+	if err != nil {
+		k.log.Error("kafka: read offsets", "err", err)
+		return
+	}
+	set := map[string]map[int32]kgo.EpochOffset{}
+	for _, p := range s.parts {
+		n, ok := offs[offsetKey(p.topic, p.partition)]
+		if !ok {
+			n = -1
+		}
+		p.committed = n
+		at := n
+		if at < 0 {
+			at = 0 // earliest; a reset policy moves it past retention
+		}
+		p.next = at
+		if set[p.topic] == nil {
+			set[p.topic] = map[int32]kgo.EpochOffset{}
+		}
+		set[p.topic][p.partition] = kgo.EpochOffset{Epoch: -1, Offset: at}
+	}
+	if seek && k.client != nil {
+		k.client.SetOffsets(set)
+	}
+}
+
+// adjust replaces the group's committed offsets of newly assigned
+// partitions with the table's: the table is the source of truth.
+func (k *Kafka) adjust(ctx context.Context, assigned map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for topic, parts := range assigned {
+		s := k.byTopic[topic]
+		if s == nil {
+			continue
+		}
+		var offs map[string]int64
+		var err error
+		for attempt := range commitAttempts {
+			if attempt > 0 {
+				if err = sleep(ctx, backoff(attempt)); err != nil {
+					break
+				}
+			}
+			var t *catalog.Table
+			t, err = k.cat.Reload(ctx, s.cfg.Namespace, s.cfg.Table)
+			if errors.Is(err, catalog.ErrNoSuchTable) {
+				offs, err = map[string]int64{}, nil
+				break
+			}
+			if err == nil {
+				offs, err = tableOffsets(t)
+				break
+			}
+		}
+		if err != nil {
+			k.log.Error("kafka: read the table's offsets on assignment", "topic", topic, "err", err)
+			return nil, err
+		}
+		for p := range parts {
+			st := &kpart{topic: topic, partition: p, committed: -1, next: -1}
+			if n, ok := offs[offsetKey(topic, p)]; ok {
+				st.committed, st.next = n, n
+				parts[p] = kgo.NewOffset().At(n).WithEpoch(-1)
+			} else if s.cfg.StartFrom == "latest" {
+				parts[p] = kgo.NewOffset().AtEnd()
+			} else {
+				parts[p] = kgo.NewOffset().AtStart()
+			}
+			if old := s.parts[p]; old != nil {
+				s.n -= len(old.recs)
+			}
+			s.parts[p] = st
+			k.log.Info("kafka: assigned", "topic", topic, "partition", p, "table_offset", st.committed, "start", parts[p])
+		}
+	}
+	return assigned, nil
+}
+
+// revoked commits what is buffered for the streams losing partitions, then
+// forgets the partitions.
+func (k *Kafka) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for topic := range revoked {
+		if s := k.byTopic[topic]; s != nil && s.n > 0 {
+			k.commitStream(ctx, s, false)
+		}
+	}
+	k.forget(revoked)
+}
+
+// lost forgets partitions (and drops their records) without committing.
+func (k *Kafka) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.forget(lost)
+}
+
+func (k *Kafka) forget(parts map[string][]int32) {
+	for topic, ps := range parts {
+		s := k.byTopic[topic]
+		if s == nil {
+			continue
+		}
+		for _, p := range ps {
+			if st := s.parts[p]; st != nil {
+				s.n -= len(st.recs)
+				delete(s.parts, p)
+			}
+		}
+	}
+}
+
+func offsetKey(topic string, partition int32) string {
+	return topic + "/" + strconv.FormatInt(int64(partition), 10)
+}
+
+// tableOffsets returns the offsets map of the newest snapshot of t's main
+// branch that carries one (other writers' snapshots do not); empty if none.
+func tableOffsets(t *catalog.Table) (map[string]int64, error) {
+	md := t.Iceberg().Metadata()
+	for snap := md.CurrentSnapshot(); snap != nil; {
+		if snap.Summary != nil {
+			if raw, ok := snap.Summary.Properties[OffsetsProperty]; ok {
+				offs := map[string]int64{}
+				if err := json.Unmarshal([]byte(raw), &offs); err != nil {
+					return nil, fmt.Errorf("snapshot %d: %s: %w", snap.SnapshotID, OffsetsProperty, err)
+				}
+				return offs, nil
+			}
+		}
+		if snap.ParentSnapshotID == nil {
+			break
+		}
+		snap = md.SnapshotByID(*snap.ParentSnapshotID)
+	}
+	return map[string]int64{}, nil
+}
+
+func encodeOffsets(offs map[string]int64) string {
+	b, _ := json.Marshal(offs) // map[string]int64 always encodes
+	return string(b)
+}
+
+// kafkaCommit is what one committed batch held.
+type kafkaCommit struct {
+	rows, rejected int
+	snapshot       int64 // 0: no main-table commit (every record was rejected)
+}
+
+// attempt makes one try at committing the buffered records of s:
+//
+//  1. load the table and check that its offsets for the batch's partitions
+//     are those the batch started from (else errFenced);
+//  2. load the dead-letter table; where its offsets reach into the batch
+//     (an earlier try wrote dead letters and its main commit did not land),
+//     read which offsets it holds: those records count as rejected and are
+//     not written again;
+//  3. merge the other records into the table's schema, record by record
+//     when they conflict, rejecting what does not fit;
+//  4. commit new dead letters, with offsets merged up to the batch's end;
+//  5. append the rows with the merged offsets map.
+//
+// Dead letters are idempotent by (topic, partition, offset), so a crash or a
+// conflict between 4 and 5 loses and duplicates nothing.
+func (k *Kafka) attempt(ctx context.Context, s *kstream) (kafkaCommit, error) {
+	ns, name := s.cfg.Namespace, s.cfg.Table
+	var res kafkaCommit
+
+	t, err := k.cat.Reload(ctx, ns, name)
+	if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
+		return res, err
+	}
+	offs := map[string]int64{}
+	if t != nil {
+		if offs, err = tableOffsets(t); err != nil {
+			return res, err
+		}
+	}
+	var parts []*kpart
+	for _, p := range s.parts {
+		if len(p.recs) == 0 {
+			continue
+		}
+		have, ok := offs[offsetKey(p.topic, p.partition)]
+		if !ok {
+			have = -1
+		}
+		if have != p.committed {
+			return res, fmt.Errorf("%w: %s/%d: table holds offset %d, batch started from %d", errFenced, p.topic, p.partition, have, p.committed)
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return res, nil
+	}
+
+	dl, err := k.loadDeadLetters(ctx, ns, name+RejectedSuffix, parts)
+	if err != nil {
+		return res, err
+	}
+
+	root := schemaNode(nil)
+	if t != nil {
+		root = schemaNode(t.Schema())
+	}
+	var good []*krec
+	var bad []*krec
+	var written int
+	for _, p := range parts {
+		for i := range p.recs {
+			r := &p.recs[i]
+			switch {
+			case dl.has(p.topic, p.partition, r.offset):
+				written++
+			case r.bad != "":
+				bad = append(bad, r)
+			default:
+				good = append(good, r)
+			}
+		}
+	}
+	root, good, rejects := mergeRecords(root, good)
+	bad = append(bad, rejects...)
+
+	if len(bad) > 0 {
+		if err := k.commitDeadLetters(ctx, ns, name+RejectedSuffix, dl, parts, bad); err != nil {
+			return res, fmt.Errorf("dead letters: %w", err)
+		}
+	}
+	res.rejected = len(bad)
+	if len(good) == 0 {
+		// Nothing for the main table: its offsets stay, and the records
+		// read past them are all in the dead-letter table.
+		return res, nil
+	}
+
+	for _, p := range parts {
+		offs[offsetKey(p.topic, p.partition)] = p.next
+	}
+	recs := make([]record, len(good))
+	for i, r := range good {
+		recs[i] = record{line: int32(i + 1), v: r.v}
+	}
+	props := iceberg.Properties{
+		"floe.source":   "kafka",
+		OffsetsProperty: encodeOffsets(offs),
+	}
+	snap, err := appendRows(ctx, k.cat, k.log, ns, name, t, root, []*pending{{records: recs}}, props)
+	if err != nil {
+		return res, err
+	}
+	res.rows, res.snapshot = len(good), snap
+	return res, nil
+}
+
+// mergeRecords merges the records into root's schema. It first merges them
+// all at once; if that fails it merges them one by one, rejecting each
+// record that does not fit the schema as the earlier ones left it.
+func mergeRecords(root *node, recs []*krec) (*node, []*krec, []*krec) {
+	if len(recs) == 0 {
+		return root, nil, nil
+	}
+	o := &obs{}
+	ok := true
+	for i, r := range recs {
+		if o.observe(&r.v, int32(i+1), "") != nil {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		trial := cloneNode(root)
+		if merge(trial, o) == nil {
+			return trial, recs, nil
+		}
+	}
+	var good, bad []*krec
+	for _, r := range recs {
+		o := &obs{}
+		rerr := o.observe(&r.v, 1, "")
+		if rerr == nil {
+			trial := cloneNode(root)
+			if rerr = merge(trial, o); rerr == nil {
+				root = trial
+				good = append(good, r)
+				continue
+			}
+		}
+		if rerr.Field != "" {
+			r.bad = fmt.Sprintf("field %q: %s", rerr.Field, rerr.Reason)
+		} else {
+			r.bad = rerr.Reason
+		}
+		bad = append(bad, r)
+	}
+	return root, good, bad
+}
