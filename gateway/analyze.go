@@ -28,26 +28,26 @@ var pgSyntaxFixes = []struct {
 // rejected. This is the only way client SQL reaches DuckDB.
 //
 // casts, when not nil, names parameters to cast (see params.go).
-func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[string]string) (string, error) {
+func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[string]string) (rewritten, error) {
 	key := s.rewriteKey(query, casts)
-	if sql, ok := s.engine.rewrites.get(ctx, s.engine.cat, key); ok {
-		return sql, nil
+	if r, ok := s.engine.rewrites.get(ctx, s.engine.cat, key); ok {
+		return r, nil
 	}
 	for _, f := range pgSyntaxFixes {
 		query = f.re.ReplaceAllString(query, f.with)
 	}
 	tree, err := s.serialize(ctx, query)
 	if err != nil {
-		return "", err
+		return rewritten{}, err
 	}
 	stmts, _ := tree["statements"].([]any)
 	if len(stmts) != 1 {
-		return "", sqlstate.New(sqlstate.SyntaxError, "cannot insert multiple commands into a prepared statement")
+		return rewritten{}, sqlstate.New(sqlstate.SyntaxError, "cannot insert multiple commands into a prepared statement")
 	}
 	stmt, _ := stmts[0].(map[string]any)
 	top, _ := stmt["node"].(map[string]any)
 	if top == nil {
-		return "", sqlstate.New(sqlstate.FeatureNotSupported, "statement not supported")
+		return rewritten{}, sqlstate.New(sqlstate.FeatureNotSupported, "statement not supported")
 	}
 
 	if len(casts) > 0 {
@@ -58,22 +58,35 @@ func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[stri
 	w := &walker{s: s, ctx: ctx, rels: map[string]*boundRelation{}, bound: map[string]string{}}
 	w.walk(top, nil, "")
 	if w.err != nil {
-		return "", w.err
+		return rewritten{}, w.err
 	}
 	w.fixQualifiedColumns()
-	if len(w.order) > 0 {
-		if err := s.addRelationCTEs(ctx, top, w.order); err != nil {
-			return "", err
-		}
-	}
 	out, err := s.deserialize(ctx, tree)
 	if err != nil {
-		return "", err
+		return rewritten{}, err
+	}
+	if len(w.order) > 0 {
+		if out, err = s.withRelations(ctx, out, w.order); err != nil {
+			return rewritten{}, err
+		}
+	}
+	r := rewritten{sql: out}
+	for _, b := range w.order {
+		r.hidden = append(r.hidden, b.rel.hidden...)
+		r.governed = r.governed || b.rel.fence
 	}
 	if !w.uncacheable {
-		s.engine.rewrites.put(key, out, w.order)
+		s.engine.rewrites.put(key, r, w.order)
 	}
-	return out, nil
+	return r, nil
+}
+
+// rewritten is the SQL DuckDB runs for a statement, with the columns the
+// policy hides from the principal in the tables it reads.
+type rewritten struct {
+	sql      string
+	hidden   []string
+	governed bool // reads a fenced relation: runtime error texts are withheld
 }
 
 // serialize parses SQL with DuckDB's own parser into its JSON parse tree.
@@ -113,36 +126,63 @@ func (s *Session) deserialize(ctx context.Context, tree map[string]any) (string,
 	return out, nil
 }
 
-// addRelationCTEs puts the bound relations first in the top-level WITH of
-// the statement: DuckDB parses the relation SQL and its CTE entries are
-// spliced into the user's tree, so no text concatenation with user SQL
-// happens.
-func (s *Session) addRelationCTEs(ctx context.Context, top map[string]any, rels []*boundRelation) error {
-	var b strings.Builder
-	b.WriteString("WITH ")
+// withRelations puts the bound relations first in the top-level WITH of the
+// client's statement. json_deserialize_sql does not print MATERIALIZED, so
+// the relations cannot travel through the parse tree (the fence would be
+// lost): their text, built by floe from paths, quoted names and typed
+// literals only, is joined to the deserialized statement, and the result
+// is parsed once more to check that it is one statement whose top-level
+// WITH holds every relation. (The serializer does not report
+// MATERIALIZED either; the fence itself is held by the regression probes
+// in policy_test.go.)
+func (s *Session) withRelations(ctx context.Context, stmt string, rels []*boundRelation) (string, error) {
+	var defs strings.Builder
 	for i, r := range rels {
 		if i > 0 {
-			b.WriteString(", ")
+			defs.WriteString(", ")
 		}
 		mat := "NOT MATERIALIZED"
 		if r.rel.fence {
 			mat = "MATERIALIZED"
 		}
-		fmt.Fprintf(&b, "%s AS %s (%s)", quoteIdent(r.name), mat, r.rel.sql)
+		fmt.Fprintf(&defs, "%s AS %s (%s)", quoteIdent(r.name), mat, r.rel.sql)
 	}
-	b.WriteString(" SELECT 1")
-	tree, err := s.serialize(ctx, b.String())
+	var out string
+	switch {
+	case hasPrefixFold(stmt, "WITH RECURSIVE "):
+		out = "WITH RECURSIVE " + defs.String() + ", " + stmt[len("WITH RECURSIVE "):]
+	case hasPrefixFold(stmt, "WITH "):
+		out = "WITH " + defs.String() + ", " + stmt[len("WITH "):]
+	default:
+		out = "WITH " + defs.String() + " " + stmt
+	}
+
+	tree, err := s.serialize(ctx, out)
 	if err != nil {
-		return fmt.Errorf("relation SQL: %w", err)
+		return "", fmt.Errorf("relation splice does not parse: %w", err)
 	}
-	entries := tree["statements"].([]any)[0].(map[string]any)["node"].(map[string]any)["cte_map"].(map[string]any)["map"].([]any)
-	cm, _ := top["cte_map"].(map[string]any)
-	if cm == nil {
-		return sqlstate.New(sqlstate.FeatureNotSupported, "statement not supported")
+	want := map[string]bool{}
+	for _, r := range rels {
+		want[r.name] = true
 	}
-	existing, _ := cm["map"].([]any)
-	cm["map"] = append(entries, existing...)
-	return nil
+	stmts, _ := tree["statements"].([]any)
+	if len(stmts) == 1 {
+		node, _ := stmts[0].(map[string]any)["node"].(map[string]any)
+		cm, _ := node["cte_map"].(map[string]any)
+		entries, _ := cm["map"].([]any)
+		for _, e := range entries {
+			name, _ := e.(map[string]any)["key"].(string)
+			delete(want, name)
+		}
+	}
+	if len(stmts) != 1 || len(want) > 0 {
+		return "", fmt.Errorf("relation splice lost %d relation(s)", len(want))
+	}
+	return out, nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // cleanParserMessage keeps DuckDB's parser message for the user's own text.

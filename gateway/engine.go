@@ -34,6 +34,11 @@ type Config struct {
 	Threads     int
 	MemoryLimit string
 	Logger      *slog.Logger
+	// Policy returns the central policy in force (authz.Holder.Policy).
+	// Nil: the policy compiled once from the policy directory beside the
+	// warehouse (DATA/policy), which without files lets only the bootstrap
+	// admin in.
+	Policy func() *authz.Policy
 }
 
 // Engine runs SQL for sessions over sandboxed DuckDB instances: one per
@@ -54,6 +59,7 @@ type Engine struct {
 
 	nextSession atomic.Int32
 	rewrites    *rewriteCache
+	emptyPolicy *authz.Policy // the policy when Config.Policy is nil
 }
 
 // instance is one sealed DuckDB database.
@@ -80,6 +86,13 @@ func New(cat *catalog.Catalog, users *authz.Directory, cfg Config) *Engine {
 
 // Start starts the UTC DuckDB instance, checking that the sandbox seals.
 func (e *Engine) Start(ctx context.Context) error {
+	if e.cfg.Policy == nil {
+		p, err := authz.Compile(filepath.Join(filepath.Dir(e.cat.Warehouse()), "policy"), authz.Options{})
+		if err != nil {
+			return err
+		}
+		e.emptyPolicy = p
+	}
 	_, err := e.instance(ctx, "UTC")
 	return err
 }
@@ -204,16 +217,19 @@ func (e *Engine) SCRAMSecret(ctx context.Context, user string) (pgwire.SCRAMSecr
 
 // Open implements pgwire.Engine.
 func (e *Engine) Open(ctx context.Context, info pgwire.StartupInfo) (pgwire.Session, error) {
-	return e.NewSession(ctx, info.User, info.Database, info.Params)
+	return e.NewSession(ctx, info)
 }
 
-// NewSession starts a session for an authenticated principal.
-func (e *Engine) NewSession(ctx context.Context, user, database string, params map[string]string) (*Session, error) {
-	if database != "" && database != DatabaseName {
-		return nil, sqlstate.New(sqlstate.InvalidCatalogName, "database %q does not exist", database)
+// NewSession starts a session for an authenticated client; its address and
+// transport are what policy conditions (floe:SourceIp,
+// floe:SecureTransport) test.
+func (e *Engine) NewSession(ctx context.Context, info pgwire.StartupInfo) (*Session, error) {
+	if info.Database != "" && info.Database != DatabaseName {
+		return nil, sqlstate.New(sqlstate.InvalidCatalogName, "database %q does not exist", info.Database)
 	}
-	s := newSession(e, user)
-	for k, v := range params {
+	s := newSession(e, info.User)
+	s.sourceIP, s.tls = addrIP(info.RemoteAddr), info.TLS
+	for k, v := range info.Params {
 		if err := s.settings.set(k, v); err != nil && !errors.Is(err, errUnknownSetting) {
 			return nil, err
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/floe-dev/floe/pgwire"
+
 	"github.com/apache/iceberg-go"
 
 	"github.com/floe-dev/floe/authz"
@@ -49,17 +51,18 @@ func FuzzRewrite(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer e.Close()
-	s, err := e.NewSession(ctx, "admin", "floe", nil)
+	s, err := e.NewSession(ctx, pgwire.StartupInfo{User: "admin", Database: "floe"})
 	if err != nil {
 		f.Fatal(err)
 	}
 	defer s.Close()
 
 	f.Fuzz(func(t *testing.T, sql string) {
-		out, err := s.rewriteQuery(ctx, sql, nil)
+		r, err := s.rewriteQuery(ctx, sql, nil)
 		if err != nil {
 			return
 		}
+		out := r.sql
 		tree, err := s.serialize(ctx, out)
 		if err != nil {
 			t.Fatalf("rewritten SQL does not parse: %v\n%s", err, out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -27,10 +28,23 @@ type env struct {
 	engine *gateway.Engine
 }
 
-func MustEnv(tb testing.TB) *env {
+func MustEnv(tb testing.TB) *env { return MustEnvWithPolicy(tb, nil) }
+
+// MustEnvWithPolicy writes policy files (path under DATA/policy → content)
+// before the engine starts and compiles them.
+func MustEnvWithPolicy(tb testing.TB, policy map[string]string) *env {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
+	for name, content := range policy {
+		path := filepath.Join(dir, "policy", name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	cat, err := catalog.Open(ctx, catalog.Config{Dir: dir})
 	if err != nil {
 		tb.Fatal(err)
@@ -47,9 +61,11 @@ func MustEnv(tb testing.TB) *env {
 	return &env{dir: dir, cat: cat, engine: e}
 }
 
-func (e *env) MustSession(tb testing.TB) *gateway.Session {
+func (e *env) MustSession(tb testing.TB) *gateway.Session { return e.MustSessionAs(tb, "admin") }
+
+func (e *env) MustSessionAs(tb testing.TB, user string) *gateway.Session {
 	tb.Helper()
-	s, err := e.engine.NewSession(context.Background(), "admin", "floe", nil)
+	s, err := e.engine.NewSession(context.Background(), pgwire.StartupInfo{User: user, Database: "floe"})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,9 +8,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/floe-dev/floe/pgwire"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -52,7 +56,8 @@ func (e *Engine) QueryHandler() http.Handler {
 			return
 		}
 		user := authz.Principal(r.Context())
-		sess, err := e.NewSession(r.Context(), user, DatabaseName, nil)
+		sess, err := e.NewSession(r.Context(), pgwire.StartupInfo{User: user, Database: DatabaseName,
+			RemoteAddr: httpRemoteAddr(r), TLS: r.TLS != nil})
 		if err != nil {
 			e.writeSQLError(w, err)
 			return
@@ -181,4 +186,13 @@ func writeHTTPError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+// httpRemoteAddr is the client's address as a net.Addr.
+func httpRemoteAddr(r *http.Request) net.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
 }

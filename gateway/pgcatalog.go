@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/floe-dev/floe/authz"
+
 	"github.com/apache/iceberg-go"
 
 	"github.com/floe-dev/floe/sqlstate"
@@ -392,18 +394,36 @@ func (s *Session) catalogSnapshot(ctx context.Context) (*catalogSnapshot, error)
 	if err != nil {
 		return nil, err
 	}
-	snap := &catalogSnapshot{user: s.user, namespaces: nss, settings: s.settings}
+	// The catalog shows only what the principal may describe, and of a
+	// table only the columns it may see.
+	policy := s.engine.policy()
+	snap := &catalogSnapshot{user: s.user, settings: s.settings}
 	for _, ns := range nss {
 		names, err := cat.Tables(ctx, ns)
 		if err != nil {
 			return nil, err
 		}
+		shown := false
 		for _, n := range names {
+			ok, rule := policy.Visible(s.request(authz.ActionDescribe, ns, n))
+			if !ok {
+				continue
+			}
 			t, err := cat.Table(ctx, ns, n)
 			if err != nil {
 				continue // dropped since the listing
 			}
-			snap.tables = append(snap.tables, catalogTableInfo{ns: ns, name: n, schema: t.Schema()})
+			var fields []iceberg.NestedField
+			for _, f := range t.Schema().Fields() {
+				if visible, _ := rule.Visible(f.Name); visible {
+					fields = append(fields, f)
+				}
+			}
+			snap.tables = append(snap.tables, catalogTableInfo{ns: ns, name: n, schema: iceberg.NewSchema(0, fields...)})
+			shown = true
+		}
+		if shown || func() bool { ok, _ := policy.Visible(s.request(authz.ActionDescribe, ns, "")); return ok }() {
+			snap.namespaces = append(snap.namespaces, ns)
 		}
 	}
 	return snap, nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/floe-dev/floe/authz"
+
 	"github.com/floe-dev/floe/catalog"
 	"github.com/floe-dev/floe/sqlstate"
 )
@@ -26,7 +28,8 @@ func (r tableRef) key() string { return r.namespace + "\x00" + r.name }
 type relation struct {
 	sql      string
 	fence    bool
-	snapshot int64 // the snapshot read; 0 for catalog relations and empty tables
+	snapshot int64    // the snapshot read; 0 for catalog relations and empty tables
+	hidden   []string // columns the principal may not see
 }
 
 // resolveName finds the table a (schema, name) reference means, PostgreSQL
@@ -166,7 +169,8 @@ func (s *Session) resolve(ctx context.Context, ref tableRef) (relation, error) {
 	if err != nil {
 		return relation{}, err
 	}
-	return relation{sql: sql, snapshot: scan.SnapshotID}, nil
+	d := s.engine.policy().Decide(s.request(authz.ActionSelect, ref.namespace, ref.name))
+	return secure(relation{sql: sql, snapshot: scan.SnapshotID}, ref, scan.Schema, d)
 }
 
 // regclass resolves 'name'::regclass to the table's oid.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -24,7 +25,7 @@ type rewriteCache struct {
 }
 
 type rewriteEntry struct {
-	sql    string
+	r      rewritten
 	tables []tableSnapshot
 	built  time.Time
 }
@@ -45,31 +46,34 @@ func newRewriteCache() *rewriteCache {
 
 // rewriteKey is the cache key of a statement in this session.
 func (s *Session) rewriteKey(query string, casts map[string]string) string {
-	key := s.user + "\x00" + s.settings.fingerprint() + "\x00" + query
+	// The policy in force is part of the key: a reload never serves a
+	// rewrite made under the previous policy.
+	key := fmt.Sprintf("%s\x00%p\x00%s\x00%t\x00%s\x00%s", s.user, s.engine.policy(), s.sourceIP, s.tls,
+		s.settings.fingerprint(), query)
 	for _, id := range slices.Sorted(maps.Keys(casts)) {
 		key += "\x00$" + id + "::" + casts[id]
 	}
 	return key
 }
 
-func (c *rewriteCache) get(ctx context.Context, cat *catalog.Catalog, key string) (string, bool) {
+func (c *rewriteCache) get(ctx context.Context, cat *catalog.Catalog, key string) (rewritten, bool) {
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	c.mu.Unlock()
 	if !ok || time.Since(e.built) > entryTTL {
-		return "", false
+		return rewritten{}, false
 	}
 	for _, t := range e.tables {
 		tbl, err := cat.Table(ctx, t.ref.namespace, t.ref.name)
 		if err != nil || tbl.SnapshotID() != t.snapshot {
-			return "", false
+			return rewritten{}, false
 		}
 	}
-	return e.sql, true
+	return e.r, true
 }
 
-func (c *rewriteCache) put(key, sql string, rels []*boundRelation) {
-	e := &rewriteEntry{sql: sql, built: time.Now()}
+func (c *rewriteCache) put(key string, r rewritten, rels []*boundRelation) {
+	e := &rewriteEntry{r: r, built: time.Now()}
 	for _, r := range rels {
 		e.tables = append(e.tables, tableSnapshot{ref: r.ref, snapshot: r.rel.snapshot})
 	}

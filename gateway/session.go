@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -26,6 +27,8 @@ type Session struct {
 	settings *settings
 	tx       byte
 	pid      int32 // what pg_backend_pid() answers
+	sourceIP netip.Addr
+	tls      bool
 }
 
 var _ pgwire.Session = (*Session)(nil)
@@ -206,6 +209,7 @@ type queryStatement struct {
 	s         *Session
 	text      string
 	rewritten string
+	governed  bool
 	casts     map[string]string // parameters cast because DuckDB could not type them
 	conn      *sql.Conn         // the connection stmt was prepared on
 	stmt      *duckdb.Stmt
@@ -225,18 +229,18 @@ func (s *Session) prepareQuery(ctx context.Context, text string, paramOIDs []uin
 // build analyses the text against the current snapshots and prepares it in
 // DuckDB. It runs again at Execute when a table moved on since.
 func (q *queryStatement) build(ctx context.Context, paramOIDs []uint32) error {
-	rewritten, err := q.s.rewriteQuery(ctx, q.text, q.casts)
+	r, err := q.s.rewriteQuery(ctx, q.text, q.casts)
 	if err != nil {
 		return err
 	}
-	if q.stmt != nil && rewritten == q.rewritten && q.conn == q.s.conn {
+	if q.stmt != nil && r.sql == q.rewritten && q.conn == q.s.conn {
 		return nil
 	}
 	if q.stmt != nil {
 		q.stmt.Close()
 		q.stmt = nil
 	}
-	stmt, err := q.s.prepareDuck(ctx, rewritten)
+	stmt, err := q.s.prepareDuck(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -246,10 +250,10 @@ func (q *queryStatement) build(ctx context.Context, paramOIDs []uint32) error {
 		if casts := unresolvedParams(paramTypes(stmt), paramOIDs); len(casts) > 0 {
 			stmt.Close()
 			q.casts = casts
-			if rewritten, err = q.s.rewriteQuery(ctx, q.text, q.casts); err != nil {
+			if r, err = q.s.rewriteQuery(ctx, q.text, q.casts); err != nil {
 				return err
 			}
-			if stmt, err = q.s.prepareDuck(ctx, rewritten); err != nil {
+			if stmt, err = q.s.prepareDuck(ctx, r); err != nil {
 				return err
 			}
 		}
@@ -289,18 +293,20 @@ func (q *queryStatement) build(ctx context.Context, paramOIDs []uint32) error {
 		stmt.Close()
 		return sqlstate.New(sqlstate.FeatureNotSupported, "cached plan must not change result type")
 	}
-	q.rewritten, q.stmt, q.conn, q.cols, q.conv = rewritten, stmt, q.s.conn, cols, conv
+	q.rewritten, q.governed, q.stmt, q.conn, q.cols, q.conv = r.sql, r.governed, stmt, q.s.conn, cols, conv
 	if q.params == nil {
 		q.params = params
 	}
 	return nil
 }
 
-// prepareDuck prepares rewritten SQL on the session's DuckDB connection.
-func (s *Session) prepareDuck(ctx context.Context, sql string) (*duckdb.Stmt, error) {
+// prepareDuck prepares rewritten SQL on the session's DuckDB connection. A
+// column the client names but may not see is a denial (42501), not an
+// unknown column.
+func (s *Session) prepareDuck(ctx context.Context, r rewritten) (*duckdb.Stmt, error) {
 	var stmt *duckdb.Stmt
 	err := rawConn(s.conn, func(c *duckdb.Conn) error {
-		ds, err := c.PrepareContext(ctx, sql)
+		ds, err := c.PrepareContext(ctx, r.sql)
 		if err != nil {
 			return err
 		}
@@ -308,6 +314,14 @@ func (s *Session) prepareDuck(ctx context.Context, sql string) (*duckdb.Stmt, er
 		return nil
 	})
 	if err != nil {
+		var de *duckdb.Error
+		if errors.As(err, &de) && de.Type == duckdb.ErrorTypeBinder {
+			for _, col := range r.hidden {
+				if strings.Contains(de.Msg, `"`+col+`"`) {
+					return nil, sqlstate.Wrap(err, sqlstate.InsufficientPrivilege, fmt.Sprintf("permission denied for column %s", col))
+				}
+			}
+		}
 		return nil, s.engine.publicError(err)
 	}
 	return stmt, nil
@@ -370,7 +384,7 @@ func (q *queryStatement) execute(ctx context.Context, params []any) (pgwire.Resu
 	})
 	if err != nil {
 		cancel()
-		return nil, q.s.engine.runtimeError(ctx, err)
+		return nil, q.runtimeError(ctx, err)
 	}
 	return &queryResult{q: q, ctx: ctx, cancel: cancel, rows: rows,
 		raw: make([]driver.Value, len(q.cols)), out: make([]any, len(q.cols))}, nil
@@ -399,7 +413,7 @@ func (r *queryResult) Next(ctx context.Context) ([]any, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
-		return nil, r.q.s.failed(r.q.s.engine.runtimeError(r.ctx, err))
+		return nil, r.q.s.failed(r.q.runtimeError(r.ctx, err))
 	}
 	loc := r.q.s.settings.loc
 	for i, v := range r.raw {
@@ -661,6 +675,17 @@ func (e *Engine) publicError(err error) error {
 		return sqlstate.Wrap(err, sqlstate.InternalError, "could not read table data")
 	}
 	return sqlstate.Wrap(err, sqlstate.DataException, msg)
+}
+
+// runtimeError maps an execution error. On governed data the message is
+// withheld (SECURITY.md step 5): even a value-free message is an oracle.
+func (q *queryStatement) runtimeError(ctx context.Context, err error) error {
+	err = q.s.engine.runtimeError(ctx, err)
+	if e := sqlstate.As(err); q.governed && e != nil && e.Code != sqlstate.QueryCanceled {
+		q.s.engine.log.Info("query on governed data failed", "user", q.s.user, "err", err)
+		return sqlstate.Wrap(err, e.Code, "query failed; the message is withheld because the query reads governed data")
+	}
+	return err
 }
 
 // runtimeError maps an execution error; a cancelled context wins.

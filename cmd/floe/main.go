@@ -3,8 +3,10 @@
 //
 //	floe serve [--config FILE] [--data DIR] [--pg-addr HOST:PORT] [--http-addr HOST:PORT]
 //	floe demo  [same flags]   serve plus a generator of clinical-trial events
+//	floe ingest [--config FILE] [--data DIR]   only the Kafka streams of ingest.kafka
 //	floe sql [--data DIR] "SELECT ..."
 //	floe user passwd NAME     (password on stdin)
+//	floe policy check|compile|explain [--policy-dir DIR]
 package main
 
 import (
@@ -28,10 +30,12 @@ func main() {
 }
 
 const usage = `usage:
-  floe serve [--config FILE] [--data DIR] [--pg-addr HOST:PORT] [--http-addr HOST:PORT]
+  floe serve [--config FILE] [--data DIR] [--pg-addr HOST:PORT] [--http-addr HOST:PORT] [--policy-dir DIR]
   floe demo  [same flags as serve]
+  floe ingest [--config FILE] [--data DIR]   (only the Kafka streams of ingest.kafka)
   floe sql   [--config FILE] [--data DIR] "SELECT ..."
-  floe user passwd [--data DIR] NAME   (reads the password from stdin)`
+  floe user passwd [--data DIR] NAME   (reads the password from stdin)
+  floe policy check|compile|explain [--policy-dir DIR] ...   (see floe policy)`
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -46,6 +50,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 		return serve(ctx, cfg, args[0] == "demo", stdout, stderr)
+	case "ingest":
+		cfg, rest, err := parseConfig("ingest", args[1:])
+		if err != nil {
+			return err
+		}
+		if len(rest) != 0 {
+			return errors.New("usage: floe ingest [--config FILE] [--data DIR]")
+		}
+		return runIngest(ctx, cfg, stderr)
 	case "sql":
 		cfg, rest, err := parseConfig("sql", args[1:])
 		if err != nil {
@@ -67,6 +80,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return errors.New("usage: floe user passwd [--data DIR] NAME")
 		}
 		return setPassword(cfg, rest[0], stdin, stdout)
+	case "policy":
+		return runPolicy(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -83,6 +98,7 @@ func parseConfig(cmd string, args []string) (Config, []string, error) {
 	data := fs.String("data", "", "data directory (default ./floe-data)")
 	pgAddr := fs.String("pg-addr", "", "PostgreSQL wire address (default 127.0.0.1:5433)")
 	httpAddr := fs.String("http-addr", "", "HTTP address (default 127.0.0.1:8080)")
+	policyDir := fs.String("policy-dir", "", "policy directory (default DATA/policy)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, nil, fmt.Errorf("%w\n%s", err, usage)
 	}
@@ -103,6 +119,9 @@ func parseConfig(cmd string, args []string) (Config, []string, error) {
 	}
 	if *httpAddr != "" {
 		cfg.HTTPAddr = *httpAddr
+	}
+	if *policyDir != "" {
+		cfg.PolicyDir = *policyDir
 	}
 	if err := cfg.validate(); err != nil {
 		return Config{}, nil, err

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 type node struct {
 	cat    *catalog.Catalog
 	users  *authz.Directory
+	policy *authz.Holder
 	engine *gateway.Engine
 	log    *slog.Logger
 }
@@ -43,17 +45,23 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 		cat.Close()
 		return nil, err
 	}
+	policy, err := authz.OpenHolder(cfg.policyDir(), authz.Options{AdminUser: cfg.Admin.User}, log)
+	if err != nil {
+		cat.Close()
+		return nil, fmt.Errorf("policy: %w", err)
+	}
 	engine := gateway.New(cat, users, gateway.Config{
 		CacheDir:    filepath.Join(cfg.Data, "cache"),
 		Threads:     cfg.DuckDB.Threads,
 		MemoryLimit: cfg.DuckDB.MemoryLimit,
 		Logger:      log,
+		Policy:      policy.Policy,
 	})
 	if err := engine.Start(ctx); err != nil {
 		cat.Close()
 		return nil, err
 	}
-	return &node{cat: cat, users: users, engine: engine, log: log}, nil
+	return &node{cat: cat, users: users, policy: policy, engine: engine, log: log}, nil
 }
 
 func (n *node) close() error {
@@ -128,8 +136,14 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
-	wg.Add(2)
+	errc := make(chan error, 4)
+	wg.Add(3)
+	go func() {
+		// Reloads the policy on change; open sessions see a new policy at
+		// their next statement.
+		defer wg.Done()
+		n.policy.Run(ctx)
+	}()
 	go func() {
 		defer wg.Done()
 		// Serve returns ctx's error or ErrServerClosed on the way out.
@@ -152,6 +166,15 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	kafkaCtx, stopKafka := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopKafka()
+	kafkaDone := make(chan struct{})
+	if err := startKafka(kafkaCtx, cfg, n.cat, log, errc, kafkaDone); err != nil {
+		hs.Close()
+		pg.Close(ctx)
+		wg.Wait()
+		return err
+	}
 	demoCtx, stopDemo := context.WithCancel(ctx)
 	if demo {
 		wg.Add(1)
@@ -181,11 +204,46 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	errs := []error{runErr, hs.Shutdown(shutdownCtx)}
 	// 2. Drain pgwire sessions.
 	errs = append(errs, pg.Close(shutdownCtx))
-	// 3. Final ingest commits.
+	// 3. Final ingest commits: Kafka streams commit what they buffered and
+	//    leave the group; pushes commit what is pending.
+	stopKafka()
+	<-kafkaDone
 	errs = append(errs, ing.Close(shutdownCtx))
 	wg.Wait()
 	// 4. The engine and catalog close in the deferred n.close.
 	return errors.Join(errs...)
+}
+
+// startKafka starts the Kafka streams of cfg.Ingest.Kafka, if any, in a
+// goroutine that closes done when it has committed and left the group (done
+// is closed at once when there is no Kafka section). A failure is sent on errc.
+func startKafka(ctx context.Context, cfg Config, cat *catalog.Catalog, log *slog.Logger, errc chan<- error, done chan<- struct{}) error {
+	kc := cfg.Ingest.Kafka
+	if kc == nil {
+		close(done)
+		return nil
+	}
+	streams := make([]ingest.KafkaStream, len(kc.Streams))
+	for i, s := range kc.Streams {
+		ns, tbl, _ := strings.Cut(s.Table, ".")
+		streams[i] = ingest.KafkaStream{Topic: s.Topic, Namespace: ns, Table: tbl, Format: s.Format,
+			CommitInterval: s.CommitInterval, StartFrom: s.StartFrom}
+	}
+	k, err := ingest.NewKafka(cat, ingest.KafkaConfig{
+		Brokers: kc.Brokers, Group: kc.Group, InstanceID: kc.InstanceID, SessionTimeout: kc.SessionTimeout,
+		MaxRecordBytes: kc.MaxRecordBytes, Streams: streams, Logger: log,
+	})
+	if err != nil {
+		close(done)
+		return fmt.Errorf("config: ingest.kafka: %w", err)
+	}
+	go func() { // owned by the caller, which waits on done
+		defer close(done)
+		if err := k.Run(ctx); err != nil {
+			errc <- fmt.Errorf("kafka ingest: %w", err)
+		}
+	}()
+	return nil
 }
 
 func loadTLS(cfg Config) (*tls.Config, error) {

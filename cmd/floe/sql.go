@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/floe-dev/floe/pgwire"
+
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/floe-dev/floe/sqlstate"
@@ -26,7 +28,7 @@ func runSQL(ctx context.Context, cfg Config, query string, out io.Writer) error 
 		return err
 	}
 	defer n.close()
-	sess, err := n.engine.NewSession(ctx, cfg.Admin.User, "floe", nil)
+	sess, err := n.engine.NewSession(ctx, pgwire.StartupInfo{User: cfg.Admin.User, Database: "floe"})
 	if err != nil {
 		return err
 	}
