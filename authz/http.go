@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -66,4 +67,30 @@ func unauthorized(w http.ResponseWriter, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusUnauthorized)
 	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "28P01", "message": msg}})
+}
+
+// Authorize lets a request through only if the policy in force allows its
+// principal (set by BasicAuth) action on the resource the request names;
+// otherwise it answers 403 with a JSON error naming the object. The
+// client's address and TLS are the request's own, for policy conditions.
+func Authorize(policy func() *Policy, action string, resource func(*http.Request) (Resource, bool), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, ok := resource(r)
+		if !ok {
+			next.ServeHTTP(w, r) // not a resource path: the handler answers (404, 405, ...)
+			return
+		}
+		req := Request{Principal: Principal(r.Context()), Action: action, Resource: res, SecureTransport: r.TLS != nil}
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			req.SourceIP = ap.Addr().Unmap()
+		}
+		if d := policy().Decide(req); !d.Allowed {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{
+				"code": "42501", "message": "permission denied for table " + res.String()}})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -3,6 +3,8 @@ package authz_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -314,5 +316,31 @@ func TestHolderReloadKeepsPreviousOnInvalidChange(t *testing.T) {
 	}
 	if s := h.Stats(); s.Loads != 2 || s.LastError != "" {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestAuthorizeMiddleware(t *testing.T) {
+	dir := MustPolicyDir(t, map[string]string{
+		"principals.json": `{"users": {"pusher": {"policies": ["push"]}, "reader": {}}}`,
+		"policies/push.json": `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+			"Action": "floe:Insert", "Resource": "arn:floe:table/clinical/*"}]}`,
+	})
+	p := MustCompile(t, dir)
+	target := func(r *http.Request) (authz.Resource, bool) {
+		return authz.Resource{Namespace: "clinical", Table: "vitals"}, true
+	}
+	h := authz.Authorize(func() *authz.Policy { return p }, authz.ActionInsert, target, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	for user, want := range map[string]int{"pusher": http.StatusNoContent, "reader": http.StatusForbidden, "admin": http.StatusNoContent} {
+		req := httptest.NewRequest("POST", "/v1/ingest/clinical/vitals", nil).WithContext(authz.WithPrincipal(context.Background(), user))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("%s: status %d, want %d (%s)", user, rec.Code, want, rec.Body)
+		}
+		if rec.Code == http.StatusForbidden && !strings.Contains(rec.Body.String(), "clinical.vitals") {
+			t.Errorf("403 body %q does not name the table", rec.Body)
+		}
 	}
 }

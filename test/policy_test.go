@@ -101,6 +101,11 @@ func TestPolicyEnforcedOnEveryEntryPoint(t *testing.T) {
 	if resp.Status != http.StatusForbidden || !strings.Contains(string(resp.Body), "42501") {
 		t.Errorf("HTTP as mona: %d %s, want 403 with 42501", resp.Status, resp.Body)
 	}
+	// Pushes need floe:Insert, which alice does not have.
+	resp = f.Push(t, "alice", "alice-password", "clinical", "subjects", strings.NewReader(`{"subject_id":"X"}`+"\n"))
+	if resp.Status != http.StatusForbidden || !strings.Contains(string(resp.Body), "clinical.subjects") {
+		t.Errorf("push as alice: %d %s, want 403 naming the table", resp.Status, resp.Body)
+	}
 	resp = f.Query(t, "alice", "alice-password", "SELECT count(*) AS n FROM clinical.subjects")
 	if resp.Status != http.StatusOK || !strings.Contains(string(resp.Body), "[[2]]") {
 		t.Errorf("HTTP as alice: %d %s, want her 2 rows counted", resp.Status, resp.Body)

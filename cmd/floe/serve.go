@@ -130,7 +130,14 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	pg := pgwire.NewServer(n.engine, pgwire.Config{TLS: tlsConfig, RequireTLS: cfg.TLS.Require, Logger: log})
 	mux := http.NewServeMux()
 	principal := func(r *http.Request) string { return authz.Principal(r.Context()) }
-	mux.Handle("/v1/ingest/", n.users.BasicAuth(ing.Handler(principal)))
+	// Pushes need floe:Insert on the target table.
+	pushTarget := func(r *http.Request) (authz.Resource, bool) {
+		ns, table := r.PathValue("namespace"), r.PathValue("table")
+		return authz.Resource{Namespace: ns, Table: table}, ns != "" && table != ""
+	}
+	pushes := n.users.BasicAuth(authz.Authorize(n.policy.Policy, authz.ActionInsert, pushTarget, ing.Handler(principal)))
+	mux.Handle("/v1/ingest/{namespace}/{table}", pushes)
+	mux.Handle("/v1/ingest/", pushes)
 	mux.Handle("/v1/query", n.users.BasicAuth(n.engine.QueryHandler()))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
