@@ -19,6 +19,7 @@ const policyUsage = `usage:
   floe policy compile [--config FILE] [--data DIR] [--policy-dir DIR]
   floe policy explain [--config FILE] [--data DIR] [--policy-dir DIR] --user U [--action floe:Select]
                       --table NS.TABLE|NS [--source-ip IP] [--tls] [--time RFC3339]
+  floe policy import aws [--out DIR] [--force] [--dry-run] [--region R] [--endpoint-url URL]
 The policy directory defaults to DATA/policy.`
 
 // runPolicy implements `floe policy check|compile|explain`.
@@ -27,6 +28,9 @@ func runPolicy(args []string, stdout io.Writer) error {
 		return errors.New(policyUsage)
 	}
 	sub := args[0]
+	if sub == "import" { // floe policy import aws: its own flags (policy_import.go)
+		return runPolicyImport(args[1:], stdout)
+	}
 	fs := flag.NewFlagSet("floe policy "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	configPath := fs.String("config", os.Getenv("FLOE_CONFIG"), "YAML configuration file")
