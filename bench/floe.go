@@ -59,7 +59,7 @@ func freeAddr() (string, error) {
 
 // startFloe starts bin serving data directory dir with DuckDB limited to
 // threads and waits until it answers /healthz.
-func startFloe(ctx context.Context, bin, dir string, threads int) (*floeServer, error) {
+func startFloe(ctx context.Context, bin, dir string, threads int, extraArgs ...string) (*floeServer, error) {
 	pgAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func startFloe(ctx context.Context, bin, dir string, threads int) (*floeServer, 
 		return nil, err
 	}
 	// Not CommandContext: stop shuts floe down gracefully instead.
-	s.cmd = exec.Command(bin, "serve", "--data", s.dir, "--pg-addr", pgAddr, "--http-addr", httpAddr)
+	s.cmd = exec.Command(bin, append([]string{"serve", "--data", s.dir, "--pg-addr", pgAddr, "--http-addr", httpAddr}, extraArgs...)...)
 	s.cmd.Env = append(os.Environ(),
 		"FLOE_ADMIN_PASSWORD="+s.password,
 		"FLOE_DUCKDB_THREADS="+strconv.Itoa(threads),

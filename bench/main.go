@@ -37,13 +37,23 @@ func main() {
 	flag.IntVar(&o.pushers, "pushers", 4, "concurrent ingest clients")
 	flag.IntVar(&o.threads, "threads", runtime.NumCPU(), "DuckDB threads, for floe and for the baseline")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (floe binary, data, log)")
+	kafka := flag.Bool("kafka", false, "run the Kafka ingest benchmarks instead (a real broker: $KAFKA_BROKERS or test/services)")
+	var ko kafkaOptions
+	flag.Int64Var(&ko.backlog, "kafka-backlog", 1_000_000, "-kafka (a): events in the backlog")
+	flag.IntVar(&ko.rate, "kafka-rate", 50_000, "-kafka (b): events produced per second")
+	flag.DurationVar(&ko.duration, "kafka-duration", 20*time.Second, "-kafka (b): how long to produce")
 	flag.Parse()
 	if o.rows < 1 || o.runs < 1 || o.streamRuns < 1 || o.batch < 1 || o.pushers < 1 || o.threads < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -rows, -runs, -stream-runs, -batch, -pushers and -threads must be positive")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o, os.Stdout)
+	var err error
+	if *kafka {
+		err = runKafka(ctx, o, ko, os.Stdout)
+	} else {
+		err = run(ctx, o, os.Stdout)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -142,6 +142,7 @@ func (c *committer) commit(ctx context.Context, batch []*pending) bool {
 		}
 	}()
 
+	start := time.Now()
 	var lastErr error
 	for attempt := range commitAttempts {
 		if attempt > 0 {
@@ -153,6 +154,7 @@ func (c *committer) commit(ctx context.Context, batch []*pending) bool {
 		var accepted []int
 		res, err := c.attempt(ctx, batch, answered, answer, attempt > 0, &accepted)
 		if err == nil {
+			c.observe(ctx, batch, accepted, res, start)
 			for _, i := range accepted {
 				answer(i, outcome{res: Result{Rows: int64(len(batch[i].records)), SnapshotID: res}})
 			}
@@ -173,6 +175,26 @@ func (c *committer) commit(ctx context.Context, batch []*pending) bool {
 		answer(i, outcome{err: fmt.Errorf("commit %s.%s: %w", ns, name, lastErr)})
 	}
 	return true
+}
+
+// observe records a successful commit of the accepted requests of batch in
+// the status and metrics.
+func (c *committer) observe(ctx context.Context, batch []*pending, accepted []int, snapshot int64, start time.Time) {
+	s := c.s
+	table := c.key.ns + "." + c.key.name
+	now := time.Now()
+	took := now.Sub(start)
+	files := addedFiles(ctx, s.cat, c.key.ns, c.key.name, snapshot)
+	var records, bytes int64
+	for _, i := range accepted {
+		records += int64(len(batch[i].records))
+		bytes += batch[i].bytes
+	}
+	s.stats.commitSeconds.WithLabelValues(table).Observe(took.Seconds())
+	s.stats.commitFiles.WithLabelValues(table).Observe(float64(files))
+	s.stats.mu.Lock()
+	s.stats.get(table, StreamStatus{Source: "http", Table: table, Partition: -1}).committed(now, records, bytes, 0, took, files)
+	s.stats.mu.Unlock()
 }
 
 var (

@@ -51,4 +51,12 @@
 // it holds are read back and not written again, so a crash between the two
 // commits loses and duplicates nothing. Group offsets are committed to Kafka
 // after the Iceberg commit, for lag tools only.
+//
+// # Status and metrics
+//
+// status.go keeps, per Kafka partition and per pushed table, what was
+// committed, the lag and the last commit's figures, under a lock of its
+// own (a status query never waits for a commit). Kafka.Status and
+// Service.Status return them as StreamStatus rows (floe.ingest_status);
+// the Prometheus collectors go to the Registerer of the config (nil: none).
 package ingest

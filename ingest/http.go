@@ -26,7 +26,9 @@ const (
 func (s *Service) Handler(principal func(*http.Request) string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/ingest/{namespace}/{table}", func(w http.ResponseWriter, r *http.Request) {
-		s.serveIngest(w, r, principal)
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		s.serveIngest(sw, r, principal)
+		s.requests.WithLabelValues(strconv.Itoa(sw.code)).Inc()
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint")
@@ -109,6 +111,17 @@ func writeTooLarge(w http.ResponseWriter, limit int64) {
 	w.Header().Set("Connection", "close")
 	writeError(w, http.StatusRequestEntityTooLarge, sqlstate.ProgramLimitExceeded,
 		"request body exceeds "+formatBytes(limit))
+}
+
+// statusWriter remembers the status code of an answer, for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 func formatBytes(n int64) string { return strconv.FormatInt(n, 10) + " bytes" }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/floe-dev/floe/catalog"
 )
 
@@ -62,6 +64,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives operational logs (default: discard).
 	Logger *slog.Logger
+	// Registerer receives the floe_http_ingest_* metrics (nil: not exported).
+	Registerer prometheus.Registerer
 }
 
 // Result is what a successful push committed.
@@ -87,11 +91,15 @@ type Service struct {
 	wg         sync.WaitGroup // committers
 
 	conflicts atomic.Int64 // commit attempts lost to another writer (for tests)
+
+	stats    *stats                 // per table, for Status and the metrics
+	requests *prometheus.CounterVec // HTTP requests by status code
 }
 
 type tableKey struct{ ns, name string }
 
-// New returns a Service writing through cat. It does no I/O.
+// New returns a Service writing through cat. It does no I/O. It panics if
+// cfg.Registerer already holds the Service's metrics (a wiring bug).
 func New(cat *catalog.Catalog, cfg Config) *Service {
 	if cfg.CommitInterval <= 0 {
 		cfg.CommitInterval = DefaultCommitInterval
@@ -103,7 +111,7 @@ func New(cat *catalog.Catalog, cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{
+	s := &Service{
 		cat:        cat,
 		cfg:        cfg,
 		log:        cfg.Logger,
@@ -111,8 +119,21 @@ func New(cat *catalog.Catalog, cfg Config) *Service {
 		cancel:     cancel,
 		stopping:   make(chan struct{}),
 		committers: map[tableKey]*committer{},
+		stats:      newStats("floe_http_ingest", "HTTP push"),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floe_http_ingest_requests_total",
+			Help: "HTTP ingest requests answered, by status code.",
+		}, []string{"code"}),
 	}
+	if err := register(cfg.Registerer, newCollector(s.stats, "floe_http_ingest", false), s.requests); err != nil {
+		panic(fmt.Sprintf("ingest: metrics: %v", err))
+	}
+	return s
 }
+
+// Status returns a row per table this Service has committed to since it
+// started. It is safe to call at any time, from any goroutine.
+func (s *Service) Status() []StreamStatus { return s.stats.snapshot(true) }
 
 // record is one decoded line of a request.
 type record struct {
@@ -124,6 +145,7 @@ type record struct {
 type pending struct {
 	ctx     context.Context
 	records []record
+	bytes   int64 // of the request body
 	shape   *obs
 	done    chan outcome // buffered: the committer never blocks on it
 }
@@ -175,6 +197,7 @@ func (s *Service) Push(ctx context.Context, ns, tbl string, body io.Reader) (Res
 	}
 
 	p.ctx = ctx
+	p.bytes = int64(len(text))
 	p.done = make(chan outcome, 1)
 	if err := s.enqueue(tableKey{ns, tbl}, p); err != nil {
 		return Result{}, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/floe-dev/floe/catalog"
@@ -49,6 +50,8 @@ type KafkaConfig struct {
 	MaxRecordBytes int
 	Streams        []KafkaStream
 	Logger         *slog.Logger
+	// Registerer receives the floe_kafka_* metrics (nil: not exported).
+	Registerer prometheus.Registerer
 }
 
 // KafkaStream maps one topic to one table.
@@ -83,6 +86,10 @@ type Kafka struct {
 	client *kgo.Client
 
 	rows, rejected, commits, fenced atomic.Int64
+
+	// stats is what Status and the metrics report; its own lock, so that
+	// a status query never waits for a commit.
+	stats *stats
 }
 
 // kstream is the state of one stream: its partitions owned by this process.
@@ -161,6 +168,10 @@ func NewKafka(cat *catalog.Catalog, cfg KafkaConfig) (*Kafka, error) {
 		}
 		k.byTopic[s.Topic] = &kstream{cfg: s, parts: map[int32]*kpart{}}
 	}
+	k.stats = newStats("floe_kafka", "Kafka")
+	if err := register(cfg.Registerer, newCollector(k.stats, "floe_kafka", true)); err != nil {
+		return nil, fmt.Errorf("kafka: metrics: %w", err)
+	}
 	return k, nil
 }
 
@@ -173,6 +184,10 @@ type Stats struct {
 func (k *Kafka) Stats() Stats {
 	return Stats{Rows: k.rows.Load(), Rejected: k.rejected.Load(), Commits: k.commits.Load(), Fenced: k.fenced.Load()}
 }
+
+// Status returns a row per partition this process owns now. It is safe to
+// call at any time, from any goroutine.
+func (k *Kafka) Status() []StreamStatus { return k.stats.snapshot(true) }
 
 // Run consumes until ctx ends, then commits what is buffered (within 30s)
 // and leaves the group. It returns nil after a clean stop.
@@ -222,6 +237,7 @@ func (k *Kafka) Run(ctx context.Context) error {
 		k.mu.Lock()
 		fs.EachRecord(k.take)
 		k.commitDue(ctx, false)
+		k.observe(fs)
 		k.mu.Unlock()
 		cl.AllowRebalance()
 	}
@@ -327,6 +343,33 @@ func (k *Kafka) commitStream(ctx context.Context, s *kstream, reseek bool) {
 	switch {
 	case err == nil:
 		group := map[string]map[int32]kgo.EpochOffset{}
+		took := time.Since(start)
+		files := 0
+		if res.snapshot != 0 {
+			files = addedFiles(ctx, k.cat, s.cfg.Namespace, s.cfg.Table, res.snapshot)
+		}
+		k.stats.commitSeconds.WithLabelValues(table).Observe(took.Seconds())
+		k.stats.commitFiles.WithLabelValues(table).Observe(float64(files))
+		k.stats.mu.Lock()
+		for _, p := range s.parts {
+			if len(p.recs) == 0 {
+				continue
+			}
+			var bytes, bad int64
+			for i := range p.recs {
+				bytes += int64(len(p.recs[i].key) + len(p.recs[i].value))
+				if p.recs[i].bad != "" {
+					bad++
+				}
+			}
+			ps := k.partStat(table, p)
+			ps.committed(start.Add(took), int64(len(p.recs))-bad, bytes, bad, took, files)
+			if res.snapshot != 0 {
+				ps.st.CommittedOffset = p.next
+			}
+			ps.oldest = time.Time{}
+		}
+		k.stats.mu.Unlock()
 		for _, p := range s.parts {
 			if len(p.recs) == 0 {
 				continue
@@ -351,6 +394,7 @@ func (k *Kafka) commitStream(ctx context.Context, s *kstream, reseek bool) {
 		}
 	case errors.Is(err, errFenced):
 		k.fenced.Add(1)
+		k.stats.commitSeconds.WithLabelValues(table).Observe(time.Since(start).Seconds())
 		k.log.Warn("kafka: dropped a batch whose partitions were committed by another process; seeking to the table's offsets", "table", table, "err", err)
 		k.dropAndSeek(ctx, s, reseek)
 	default:
@@ -444,6 +488,10 @@ func (k *Kafka) adjust(ctx context.Context, assigned map[string]map[int32]kgo.Of
 				s.n -= len(old.recs)
 			}
 			s.parts[p] = st
+			k.stats.mu.Lock()
+			ps := k.partStat(s.cfg.Namespace+"."+s.cfg.Table, st)
+			ps.owned, ps.st.CommittedOffset, ps.oldest = true, st.committed, time.Time{}
+			k.stats.mu.Unlock()
 			k.log.Info("kafka: assigned", "topic", topic, "partition", p, "table_offset", st.committed, "start", parts[p])
 		}
 	}
@@ -481,8 +529,62 @@ func (k *Kafka) forget(parts map[string][]int32) {
 				s.n -= len(st.recs)
 				delete(s.parts, p)
 			}
+			k.stats.mu.Lock()
+			if ps := k.stats.m[offsetKey(topic, p)]; ps != nil {
+				ps.owned, ps.oldest = false, time.Time{}
+			}
+			k.stats.mu.Unlock()
 		}
 	}
+}
+
+// partStat returns the status of p. Called with k.stats.mu held.
+func (k *Kafka) partStat(table string, p *kpart) *pstat {
+	return k.stats.get(offsetKey(p.topic, p.partition), StreamStatus{Source: "kafka", Table: table, Topic: p.topic, Partition: p.partition})
+}
+
+// observe updates the status after a poll: the high watermarks the fetches
+// carried, and of each owned partition its table offset and the timestamp
+// of its oldest uncommitted record. Called with k.mu held.
+func (k *Kafka) observe(fs kgo.Fetches) {
+	k.stats.mu.Lock()
+	defer k.stats.mu.Unlock()
+	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if fp.Err != nil || fp.HighWatermark < 0 {
+			return
+		}
+		if ps := k.stats.m[offsetKey(fp.Topic, fp.Partition)]; ps != nil {
+			ps.st.HighWatermark = fp.HighWatermark
+			ps.logStart = fp.LogStartOffset
+		}
+	})
+	for _, s := range k.byTopic {
+		table := s.cfg.Namespace + "." + s.cfg.Table
+		for _, p := range s.parts {
+			ps := k.partStat(table, p)
+			ps.owned = true
+			ps.st.CommittedOffset = p.committed
+			ps.oldest = time.Time{}
+			if len(p.recs) > 0 {
+				ps.oldest = p.recs[0].ts
+			}
+		}
+	}
+}
+
+// addedFiles returns how many data files snapshot id of ns.name added, from
+// its summary (0 if unknown).
+func addedFiles(ctx context.Context, cat *catalog.Catalog, ns, name string, id int64) int {
+	t, err := cat.Table(ctx, ns, name)
+	if err != nil {
+		return 0
+	}
+	snap := t.Iceberg().Metadata().SnapshotByID(id)
+	if snap == nil || snap.Summary == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(snap.Summary.Properties["added-data-files"])
+	return n
 }
 
 func offsetKey(topic string, partition int32) string {

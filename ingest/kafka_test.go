@@ -116,7 +116,7 @@ func TestKafkaDeadLettersIdempotentAfterCrash(t *testing.T) {
 		break // only the first one made it
 	}
 	// Restart: a new process reads from the table's offsets (none).
-	k2 := &Kafka{cat: k.cat, cfg: k.cfg, log: k.log, byTopic: map[string]*kstream{"t": {cfg: s.cfg, parts: map[int32]*kpart{}}}}
+	k2 := &Kafka{cat: k.cat, cfg: k.cfg, log: k.log, byTopic: map[string]*kstream{"t": {cfg: s.cfg, parts: map[int32]*kpart{}}}, stats: newStats("floe_kafka", "Kafka")}
 	k2.own(t, 0)
 	k2.feed(0, 0, `{"id":1}`, `bad`, `{"id":2}`, `bad`, `{"id":3}`, `bad`)
 	k2.flush()
@@ -144,7 +144,7 @@ func TestKafkaDeadLettersIdempotentAfterCrash(t *testing.T) {
 func TestKafkaFencedBatchIsDropped(t *testing.T) {
 	a, b := mustKafka(t), (*Kafka)(nil)
 	a.own(t, 0)
-	b = &Kafka{cat: a.cat, cfg: a.cfg, log: a.log, byTopic: map[string]*kstream{"t": {cfg: a.byTopic["t"].cfg, parts: map[int32]*kpart{}}}}
+	b = &Kafka{cat: a.cat, cfg: a.cfg, log: a.log, byTopic: map[string]*kstream{"t": {cfg: a.byTopic["t"].cfg, parts: map[int32]*kpart{}}}, stats: newStats("floe_kafka", "Kafka")}
 	b.own(t, 0)
 	a.feed(0, 0, `{"id":1}`, `{"id":2}`)
 	b.feed(0, 0, `{"id":1}`, `{"id":2}`, `{"id":3}`)

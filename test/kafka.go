@@ -162,3 +162,61 @@ func waitTopic(tb testing.TB, ctx context.Context, cl *kgo.Client, topic string,
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Broker is a Kafka broker of one test's own, which the test may stop and
+// start again (same port, same data): MustStartBroker.
+type Broker struct {
+	Brokers  string // HOST:PORT
+	stateDir string
+	script   string
+}
+
+// MustStartBroker starts a broker for tb alone with `test/services up
+// kafka` in a state directory of its own; it is removed at cleanup.
+func MustStartBroker(tb testing.TB) *Broker {
+	tb.Helper()
+	MustKafka(tb) // checks the tools, and installs the jars once
+	_, file, _, _ := runtime.Caller(0)
+	b := &Broker{stateDir: tb.TempDir(), script: filepath.Join(filepath.Dir(file), "services")}
+	tb.Cleanup(func() {
+		if out, err := b.run("down"); err != nil {
+			tb.Logf("test/services down kafka: %v\n%s", err, out)
+		}
+	})
+	out, err := b.run("up")
+	if err != nil {
+		tb.Fatalf("test/services up kafka: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if a, ok := strings.CutPrefix(line, "KAFKA_BROKERS="); ok {
+			b.Brokers = strings.TrimSpace(a)
+		}
+	}
+	if b.Brokers == "" {
+		tb.Fatalf("test/services up kafka printed no KAFKA_BROKERS line:\n%s", out)
+	}
+	return b
+}
+
+// MustStop stops the broker (SIGTERM, a clean shutdown), keeping its data.
+func (b *Broker) MustStop(tb testing.TB) {
+	tb.Helper()
+	if out, err := b.run("stop"); err != nil {
+		tb.Fatalf("test/services stop kafka: %v\n%s", err, out)
+	}
+}
+
+// MustStart starts the stopped broker again on the same port.
+func (b *Broker) MustStart(tb testing.TB) {
+	tb.Helper()
+	if out, err := b.run("start"); err != nil {
+		tb.Fatalf("test/services start kafka: %v\n%s", err, out)
+	}
+}
+
+func (b *Broker) run(verb string) (string, error) {
+	cmd := exec.Command(b.script, verb, "kafka")
+	cmd.Env = append(os.Environ(), "FLOE_SERVICES_DIR="+b.stateDir)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

@@ -30,6 +30,7 @@ type kafkaLog struct {
 	good   map[int64]kafkaPos // id → position, for records that must land in the table
 	poison map[kafkaPos]bool  // positions of records that must land in __rejected
 	ends   map[int32]int64    // partition → next offset
+	pushed map[int64]bool     // ids of records another writer committed to the table
 }
 
 type kafkaPos struct {
@@ -38,7 +39,7 @@ type kafkaPos struct {
 }
 
 func newKafkaLog() *kafkaLog {
-	return &kafkaLog{good: map[int64]kafkaPos{}, poison: map[kafkaPos]bool{}, ends: map[int32]int64{}}
+	return &kafkaLog{good: map[int64]kafkaPos{}, poison: map[kafkaPos]bool{}, ends: map[int32]int64{}, pushed: map[int64]bool{}}
 }
 
 // produce sends records with ids [from, from+n) to topic, keyed by id; every
@@ -183,11 +184,16 @@ func checkExactlyOnce(tb testing.TB, f *Floe, table string, l *kafkaLog) {
 			missing = append(missing, id)
 		}
 	}
+	for id := range l.pushed {
+		if seen[id] == 0 {
+			missing = append(missing, id)
+		}
+	}
 	for id, n := range seen {
 		if n > 1 {
 			dup = append(dup, id)
 		}
-		if _, ok := l.good[id]; !ok {
+		if _, ok := l.good[id]; !ok && !l.pushed[id] {
 			unknown = append(unknown, id)
 		}
 	}
