@@ -12,6 +12,12 @@
 // answers catalog emulation. Holder keeps the policy in force and swaps in
 // valid changes of the directory.
 //
+// The audit trail (docs/audit.md): AuditRecord is one statement as the
+// gateway reports it; AuditLog writes records as JSON lines to a rotated
+// file and pushes them in batches to the audit table through a function
+// its owner supplies. The statement text is an opaque string here: it is
+// only redacted (RedactStatement, a lexical rule) and stored.
+//
 // It must not see SQL text or DuckDB: row filters are Predicate trees of
 // column-versus-typed-literal comparisons that the gateway renders. It may
 // import only Casbin, sqlstate, scram and the standard library.
@@ -20,4 +26,7 @@
 // concurrent use. A Policy is immutable and safe for concurrent use; the
 // Decisions it returns are shared (cached) and read-only. A Holder's Run
 // goroutine is owned by its caller, which cancels its context to stop it.
+// AuditLog.Record may be called from any goroutine and never blocks; the
+// AuditLog owns its writer and pusher goroutines, which Close drains and
+// waits for.
 package authz

@@ -31,8 +31,10 @@ var pgSyntaxFixes = []struct {
 func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[string]string) (rewritten, error) {
 	key := s.rewriteKey(query, casts)
 	if r, ok := s.engine.rewrites.get(ctx, s.engine.cat, key); ok {
+		s.accessed = r.tables
 		return r, nil
 	}
+	s.accessed = nil // resolve notes each table here, for the audit record
 	for _, f := range pgSyntaxFixes {
 		query = f.re.ReplaceAllString(query, f.with)
 	}
@@ -61,6 +63,9 @@ func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[stri
 		return rewritten{}, w.err
 	}
 	w.fixQualifiedColumns()
+	for _, sel := range w.selects {
+		w.pushDown(sel)
+	}
 	out, err := s.deserialize(ctx, tree)
 	if err != nil {
 		return rewritten{}, err
@@ -70,7 +75,7 @@ func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[stri
 			return rewritten{}, err
 		}
 	}
-	r := rewritten{sql: out}
+	r := rewritten{sql: out, tables: s.accessed}
 	for _, b := range w.order {
 		r.hidden = append(r.hidden, b.rel.hidden...)
 		r.governed = r.governed || b.rel.fence
@@ -86,7 +91,8 @@ func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[stri
 type rewritten struct {
 	sql      string
 	hidden   []string
-	governed bool // reads a fenced relation: runtime error texts are withheld
+	governed bool          // reads a fenced relation: runtime error texts are withheld
+	tables   []tableAccess // what the policy decided for each table, for the audit record
 }
 
 // serialize parses SQL with DuckDB's own parser into its JSON parse tree.
@@ -208,6 +214,8 @@ type walker struct {
 	// bound maps "schema\x00table" of every table reference (as written,
 	// lower case) to the name it is visible under after binding.
 	bound map[string]string
+	// selects are the SELECT nodes, for predicate pushdown (pushdown.go).
+	selects []map[string]any
 	// uncacheable marks statements whose rewrite depends on more than the
 	// text, the principal, the settings and the snapshots of their tables.
 	uncacheable bool
@@ -217,6 +225,7 @@ type boundRelation struct {
 	name string
 	rel  relation
 	ref  tableRef
+	refs int // references in the statement
 }
 
 // scope is the chain of CTE names visible at a point of the tree.
@@ -310,6 +319,10 @@ func (w *walker) walkMap(m map[string]any, sc *scope, key string) {
 		}
 		w.walk(v, sc, k)
 	}
+	if typ == "SELECT_NODE" && class == "" {
+		// Decided after the whole walk, when every reference is counted.
+		w.selects = append(w.selects, m)
+	}
 }
 
 // walkCTEs checks and visits the CTE definitions of one WITH and returns the
@@ -400,12 +413,13 @@ func (w *walker) bindTable(m map[string]any, sc *scope) {
 			return
 		}
 		b = &boundRelation{name: fmt.Sprintf("__floe_r%d", len(w.order)+1), rel: rel, ref: ref}
-		if ref.system {
-			w.uncacheable = true // catalog rows change with every table created
+		if ref.system || ref.virtual {
+			w.uncacheable = true // catalog and virtual rows change at any time
 		}
 		w.rels[ref.key()] = b
 		w.order = append(w.order, b)
 	}
+	b.refs++
 	if alias, _ := m["alias"].(string); alias == "" {
 		m["alias"] = tableName
 		w.bound[strings.ToLower(schemaName)+"\x00"+strings.ToLower(tableName)] = tableName

@@ -3,9 +3,12 @@ package gateway_test
 import (
 	"context"
 	"database/sql"
+	"math"
 	"testing"
+	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/floe-dev/floe/gateway"
 )
 
 // BenchmarkStatementOverhead measures what the gateway adds to a small
@@ -42,4 +45,40 @@ func BenchmarkStatementOverhead(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkFenceCost runs the same queries as the bootstrap admin (no
+// policy restriction: plain relation) and as alice (row filter and an
+// excluded column: the MATERIALIZED fence) over 2,000,000 rows and
+// reports the geometric mean of alice's time over admin's (issue goal:
+// ≤ 1.3).
+func BenchmarkFenceCost(b *testing.B) {
+	e := MustEnvWithPolicy(b, subjectsPolicy)
+	mustManySubjects(b, e, 2_000_000)
+	admin, alice := e.MustSession(b), e.MustSessionAs(b, "alice")
+	queries := []string{
+		"SELECT count(*) FROM clinical.subjects",
+		"SELECT age, count(*) FROM clinical.subjects GROUP BY age ORDER BY age",
+		"SELECT count(*) FROM clinical.subjects WHERE age = 42",
+		"SELECT subject_id, age FROM clinical.subjects WHERE age BETWEEN 10 AND 12 ORDER BY age LIMIT 10",
+		"SELECT count(DISTINCT subject_id) FROM clinical.subjects",
+	}
+	timeOf := func(s *gateway.Session, q string, n int) time.Duration {
+		MustQuery(b, s, q) // warm
+		start := time.Now()
+		for range n {
+			MustQuery(b, s, q)
+		}
+		return time.Since(start) / time.Duration(n)
+	}
+	for b.Loop() {
+		logSum := 0.0
+		for _, q := range queries {
+			plain, fenced := timeOf(admin, q, 5), timeOf(alice, q, 5)
+			r := float64(fenced) / float64(plain)
+			logSum += math.Log(r)
+			b.Logf("%-90s admin %8v  alice %8v  ratio %.2f", q, plain.Round(time.Microsecond), fenced.Round(time.Microsecond), r)
+		}
+		b.ReportMetric(math.Exp(logSum/float64(len(queries))), "fence/plain-geomean")
+	}
 }

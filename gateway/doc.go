@@ -8,6 +8,8 @@
 //
 // Resolution (resolve.go) is the single point where a table reference becomes
 // data: the central policy adds row filters and column rules there.
+// Config.Audit, when set, receives one authz.AuditRecord per executed
+// statement (audit.go), with the tables, filters and masks noted there.
 //
 // Imports: catalog, authz, sqlstate, pgwire (only the interfaces it
 // implements), duckdb-go. Never ingest or cmd.

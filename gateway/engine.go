@@ -39,6 +39,18 @@ type Config struct {
 	// warehouse (DATA/policy), which without files lets only the bootstrap
 	// admin in.
 	Policy func() *authz.Policy
+	// Virtual maps "namespace.table" (lower case) to a provider of the rows
+	// of a table that floe computes rather than reads from Iceberg, such as
+	// floe.ingest_status: column names, their DuckDB types, and rows of
+	// nil, string, bool, int, int32, int64 or float64. A query reads it
+	// like any table, with floe:Select on arn:floe:table/NAMESPACE/TABLE;
+	// it takes precedence over an Iceberg table of the same name.
+	Virtual map[string]func() (cols, types []string, rows [][]any)
+	// Audit, when set, receives one record per executed statement (audit.go):
+	// for a query when its result is closed, for a refused statement at its
+	// error. It is called on the session's goroutine and must not block
+	// (authz.AuditLog.Record).
+	Audit func(authz.AuditRecord)
 }
 
 // Engine runs SQL for sessions over sandboxed DuckDB instances: one per
@@ -229,6 +241,9 @@ func (e *Engine) NewSession(ctx context.Context, info pgwire.StartupInfo) (*Sess
 	}
 	s := newSession(e, info.User)
 	s.sourceIP, s.tls = addrIP(info.RemoteAddr), info.TLS
+	if info.RemoteAddr != nil {
+		s.clientAddr = info.RemoteAddr.String()
+	}
 	for k, v := range info.Params {
 		if err := s.settings.set(k, v); err != nil && !errors.Is(err, errUnknownSetting) {
 			return nil, err

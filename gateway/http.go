@@ -63,6 +63,7 @@ func (e *Engine) QueryHandler() http.Handler {
 			return
 		}
 		defer sess.Close()
+		sess.protocol = "http"
 		cols, res, err := sess.Query(r.Context(), stmts[0], req.Params...)
 		if err != nil {
 			e.writeSQLError(w, err)

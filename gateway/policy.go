@@ -63,11 +63,15 @@ func secure(rel relation, ref tableRef, sc *iceberg.Schema, d authz.Decision) (r
 		return rel, nil
 	}
 	var cols []string
+	rel.pushable = map[string]iceberg.NestedField{}
 	for _, f := range sc.Fields() {
 		visible, mask := d.Columns.Visible(f.Name)
 		if !visible {
 			rel.hidden = append(rel.hidden, f.Name)
 			continue
+		}
+		if mask == nil {
+			rel.pushable[strings.ToLower(f.Name)] = f
 		}
 		expr, err := maskSQL("s."+quoteIdent(f.Name), f.Type, mask)
 		if err != nil {
@@ -85,7 +89,8 @@ func secure(rel relation, ref tableRef, sc *iceberg.Schema, d authz.Decision) (r
 			return relation{}, err
 		}
 	}
-	rel.sql = fmt.Sprintf("SELECT %s FROM (%s) AS s WHERE %s", strings.Join(cols, ", "), rel.sql, where)
+	// The filter is parenthesised: pushDown appends "AND ..." to it.
+	rel.sql = fmt.Sprintf("SELECT %s FROM (%s) AS s WHERE (%s)", strings.Join(cols, ", "), rel.sql, where)
 	rel.fence = true
 	return rel, nil
 }

@@ -44,10 +44,13 @@ var subjectsPolicy = map[string]string{
 ]}`,
 }
 
-// mustSubjects creates clinical.subjects: the S001 rows have numeric
-// subject ids, the hidden S002 rows carry secrets that a cast would quote
-// in its error message.
-func mustSubjects(tb testing.TB, e *env) {
+type subject struct {
+	id, site, ssn string
+	age           int64
+}
+
+// mustSubjectRows creates clinical.subjects holding rows.
+func mustSubjectRows(tb testing.TB, e *env, rows []subject) {
 	tb.Helper()
 	ctx := context.Background()
 	sc := iceberg.NewSchema(0,
@@ -62,11 +65,7 @@ func mustSubjects(tb testing.TB, e *env) {
 	}
 	asc, _ := table.SchemaToArrowSchema(sc, nil, true, false)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, asc)
-	for _, r := range []struct {
-		id, site, ssn string
-		age           int64
-	}{{"101", "S001", "111-11-1111", 40}, {"102", "S001", "222-22-2222", 50},
-		{"secret-A", "S002", "333-33-3333", 60}, {"secret-B", "S002", "444-44-4444", 70}} {
+	for _, r := range rows {
 		b.Field(0).(*array.StringBuilder).Append(r.id)
 		b.Field(1).(*array.StringBuilder).Append(r.site)
 		b.Field(2).(*array.StringBuilder).Append(r.ssn)
@@ -74,11 +73,20 @@ func mustSubjects(tb testing.TB, e *env) {
 	}
 	rec := b.NewRecordBatch()
 	at := array.NewTableFromRecords(asc, []arrow.RecordBatch{rec})
-	nt, err := t.Iceberg().AppendTable(ctx, at, 4, nil)
+	nt, err := t.Iceberg().AppendTable(ctx, at, int64(len(rows)), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	e.cat.Committed("clinical", "subjects", nt)
+}
+
+// mustSubjects creates clinical.subjects: the S001 rows have numeric
+// subject ids, the hidden S002 rows carry secrets that a cast would quote
+// in its error message.
+func mustSubjects(tb testing.TB, e *env) {
+	tb.Helper()
+	mustSubjectRows(tb, e, []subject{{"101", "S001", "111-11-1111", 40}, {"102", "S001", "222-22-2222", 50},
+		{"secret-A", "S002", "333-33-3333", 60}, {"secret-B", "S002", "444-44-4444", 70}})
 }
 
 func TestRowFilterAndExcludedColumns(t *testing.T) {
@@ -113,37 +121,14 @@ func TestRowFilterAndExcludedColumns(t *testing.T) {
 // would quote in its error); ids repeat so Parquet dictionary-encodes them.
 func mustManySubjects(tb testing.TB, e *env, n int) {
 	tb.Helper()
-	ctx := context.Background()
-	sc := iceberg.NewSchema(0,
-		iceberg.NestedField{ID: 1, Name: "subject_id", Type: iceberg.PrimitiveTypes.String},
-		iceberg.NestedField{ID: 2, Name: "site_id", Type: iceberg.PrimitiveTypes.String},
-		iceberg.NestedField{ID: 3, Name: "ssn", Type: iceberg.PrimitiveTypes.String},
-		iceberg.NestedField{ID: 4, Name: "age", Type: iceberg.PrimitiveTypes.Int64},
-	)
-	t, err := e.cat.CreateTable(ctx, "clinical", "subjects", sc, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	asc, _ := table.SchemaToArrowSchema(sc, nil, true, false)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, asc)
-	for i := range n {
+	rows := make([]subject, n)
+	for i := range rows {
+		rows[i] = subject{id: fmt.Sprintf("secret-%d", i%50), site: "S002", ssn: "000-00-0000", age: int64(i % 90)}
 		if i%2 == 0 {
-			b.Field(0).(*array.StringBuilder).Append(fmt.Sprint(i % 100))
-			b.Field(1).(*array.StringBuilder).Append("S001")
-		} else {
-			b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("secret-%d", i%50))
-			b.Field(1).(*array.StringBuilder).Append("S002")
+			rows[i].id, rows[i].site = fmt.Sprint(i%100), "S001"
 		}
-		b.Field(2).(*array.StringBuilder).Append("000-00-0000")
-		b.Field(3).(*array.Int64Builder).Append(int64(i % 90))
 	}
-	rec := b.NewRecordBatch()
-	at := array.NewTableFromRecords(asc, []arrow.RecordBatch{rec})
-	nt, err := t.Iceberg().AppendTable(ctx, at, int64(n), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e.cat.Committed("clinical", "subjects", nt)
+	mustSubjectRows(tb, e, rows)
 }
 
 // The probes of SECURITY.md that leak through a naive rewrite: a lambda, a
@@ -221,5 +206,45 @@ func TestDeniedTableAndCatalog(t *testing.T) {
 	_, rows = MustQuery(t, admin, "SELECT count(*), count(ssn) FROM clinical.subjects")
 	if rows[0][0] != int64(4) || rows[0][1] != int64(4) {
 		t.Fatalf("admin reads %v", rows)
+	}
+}
+
+// Client predicates copied into the fence (pushdown.go) must not change
+// results, also when the table is referenced twice with different
+// predicates, and must never copy an expression that could run on hidden
+// rows.
+func TestFencePushdownKeepsResults(t *testing.T) {
+	e := MustEnvWithPolicy(t, subjectsPolicy)
+	const n = 20_000
+	mustManySubjects(t, e, n)
+	alice := e.MustSessionAs(t, "alice")
+	// Expected counts from the generator: even i are alice's (S001) rows,
+	// with age i%90 and subject_id i%100.
+	count := func(keep func(age int64, id string) bool) int64 {
+		var c int64
+		for i := 0; i < n; i += 2 {
+			if keep(int64(i%90), fmt.Sprint(i%100)) {
+				c++
+			}
+		}
+		return c
+	}
+	for q, want := range map[string]int64{
+		"SELECT count(*) FROM clinical.subjects WHERE age = 42":                  count(func(a int64, _ string) bool { return a == 42 }),
+		"SELECT count(*) FROM clinical.subjects WHERE 42 < age":                  count(func(a int64, _ string) bool { return a > 42 }),
+		"SELECT count(*) FROM clinical.subjects s WHERE s.age BETWEEN 10 AND 12": count(func(a int64, _ string) bool { return a >= 10 && a <= 12 }),
+		"SELECT count(*) FROM clinical.subjects WHERE age IN (2, 4) AND subject_id = '2'": count(func(a int64, id string) bool {
+			return (a == 2 || a == 4) && id == "2"
+		}),
+		"SELECT count(*) FROM clinical.subjects WHERE age = 42 OR age = 44": count(func(a int64, _ string) bool { return a == 42 || a == 44 }),
+		"SELECT count(*) FROM clinical.subjects WHERE age = 4.5":            0,
+		"SELECT (SELECT count(*) FROM clinical.subjects WHERE age = 2) + (SELECT count(*) FROM clinical.subjects WHERE age = 4)": count(func(a int64, _ string) bool {
+			return a == 2 || a == 4
+		}),
+	} {
+		_, rows := MustQuery(t, alice, q)
+		if rows[0][0] != want {
+			t.Errorf("%s = %v, want %d", q, rows[0][0], want)
+		}
 	}
 }

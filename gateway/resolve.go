@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/apache/iceberg-go"
+
 	"github.com/floe-dev/floe/authz"
 
 	"github.com/floe-dev/floe/catalog"
@@ -18,6 +20,7 @@ type tableRef struct {
 	namespace string
 	name      string
 	system    bool // pg_catalog or information_schema
+	virtual   bool // a Config.Virtual table
 }
 
 func (r tableRef) key() string { return r.namespace + "\x00" + r.name }
@@ -30,6 +33,9 @@ type relation struct {
 	fence    bool
 	snapshot int64    // the snapshot read; 0 for catalog relations and empty tables
 	hidden   []string // columns the principal may not see
+	// pushable are the visible, unmasked columns (by lower-case name) of
+	// a fenced relation that client predicates may be copied onto.
+	pushable map[string]iceberg.NestedField
 }
 
 // resolveName finds the table a (schema, name) reference means, PostgreSQL
@@ -37,6 +43,9 @@ type relation struct {
 // then pg_catalog, then — so analysts can write just the table name — a
 // table of that name in exactly one namespace.
 func (s *Session) resolveName(ctx context.Context, schema, name string) (tableRef, error) {
+	if ref, ok := s.virtualRef(schema, name); ok {
+		return ref, nil
+	}
 	if schema != "" {
 		ls := strings.ToLower(schema)
 		if ls == "pg_catalog" || ls == "information_schema" {
@@ -150,6 +159,9 @@ func (s *Session) resolve(ctx context.Context, ref tableRef) (relation, error) {
 	if ref.system {
 		return s.catalogRelation(ctx, ref)
 	}
+	if ref.virtual {
+		return s.virtualRelation(ref)
+	}
 	tbl, err := s.engine.cat.Table(ctx, ref.namespace, ref.name)
 	if err != nil {
 		if errors.Is(err, catalog.ErrNoSuchTable) {
@@ -170,7 +182,44 @@ func (s *Session) resolve(ctx context.Context, ref tableRef) (relation, error) {
 		return relation{}, err
 	}
 	d := s.engine.policy().Decide(s.request(authz.ActionSelect, ref.namespace, ref.name))
-	return secure(relation{sql: sql, snapshot: scan.SnapshotID}, ref, scan.Schema, d)
+	rel, err := secure(relation{sql: sql, snapshot: scan.SnapshotID}, ref, scan.Schema, d)
+	s.noteAccess(ref, scan.Schema, d, rel)
+	return rel, err
+}
+
+// virtualRef finds the virtual table (Config.Virtual) schema.name; an
+// unqualified name finds one in a namespace of search_path.
+func (s *Session) virtualRef(schema, name string) (tableRef, bool) {
+	if len(s.engine.cfg.Virtual) == 0 {
+		return tableRef{}, false
+	}
+	nss := []string{schema}
+	if schema == "" {
+		nss = s.searchPath()
+	}
+	for _, ns := range nss {
+		ns, name := strings.ToLower(ns), strings.ToLower(name)
+		if _, ok := s.engine.cfg.Virtual[ns+"."+name]; ok {
+			return tableRef{namespace: ns, name: name, virtual: true}, true
+		}
+	}
+	return tableRef{}, false
+}
+
+// virtualRelation asks the policy, then renders the provider's rows as a
+// VALUES relation. A row filter or column rule on a virtual table refuses
+// it: floe does not apply data filters to computed rows.
+func (s *Session) virtualRelation(ref tableRef) (relation, error) {
+	d := s.engine.policy().Decide(s.request(authz.ActionSelect, ref.namespace, ref.name))
+	if !d.Allowed || d.RowFilter != nil || !d.Columns.Unrestricted() {
+		return relation{}, sqlstate.New(sqlstate.InsufficientPrivilege, "permission denied for table %s.%s", ref.namespace, ref.name)
+	}
+	names, types, rows := s.engine.cfg.Virtual[ref.namespace+"."+ref.name]()
+	cols := make([]pgCol, len(names))
+	for i := range names {
+		cols[i] = pgCol{name: names[i], typ: types[i]}
+	}
+	return relation{sql: valuesSQL(cols, rows)}, nil
 }
 
 // regclass resolves 'name'::regclass to the table's oid.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -29,6 +30,11 @@ type Session struct {
 	pid      int32 // what pg_backend_pid() answers
 	sourceIP netip.Addr
 	tls      bool
+
+	// Audit (audit.go): what the record of a statement needs to know.
+	clientAddr string
+	protocol   string        // "http" for the HTTP API; "" is pgwire
+	accessed   []tableAccess // tables resolved by the rewrite in progress
 }
 
 var _ pgwire.Session = (*Session)(nil)
@@ -97,11 +103,18 @@ func (s *Session) failed(err error) error {
 // Prepare implements pgwire.Session: it classifies the statement, refuses
 // what clients may not run and analyses queries.
 func (s *Session) Prepare(ctx context.Context, text string, paramOIDs []uint32) (pgwire.Statement, error) {
+	start := time.Now()
+	s.accessed = nil
 	if err := s.useInstance(ctx); err != nil {
+		s.auditError(text, start, nil, err)
 		return nil, s.failed(err)
 	}
 	st, err := s.prepare(ctx, text, paramOIDs)
-	return st, s.failed(err)
+	if err != nil {
+		s.auditError(text, start, s.accessed, err)
+		return nil, s.failed(err)
+	}
+	return s.audited(st, text, start), nil
 }
 
 func (s *Session) prepare(ctx context.Context, text string, paramOIDs []uint32) (pgwire.Statement, error) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what floe's test suites need when it is missing
-# (psql and pgbench, psycopg and SQLAlchemy, PgJDBC and the Kafka broker
+# (psql and pgbench, psycopg and SQLAlchemy, moto, PgJDBC and the Kafka broker
 # through Maven), fails loudly when something cannot be installed, then runs
 # `go vet ./...` and every package's tests, the end-to-end suite in test/
 # included.
@@ -60,6 +60,16 @@ if ! python3 -c 'import psycopg, sqlalchemy' >/dev/null 2>&1; then
 		die "pip install 'psycopg[binary]' sqlalchemy failed"
 fi
 python3 -c 'import psycopg, sqlalchemy' || die "psycopg or sqlalchemy is not importable after pip install"
+
+# moto in server mode: the AWS API emulator `floe policy import aws` is tested
+# against (authz/awsimport/awstest starts it on loopback).
+if ! python3 -c 'import moto.server, flask' >/dev/null 2>&1; then
+	say "pip install moto[server]"
+	python3 -m pip install --quiet 'moto[server]' ||
+		python3 -m pip install --quiet --break-system-packages 'moto[server]' ||
+		die "pip install 'moto[server]' failed"
+fi
+python3 -c 'import moto.server, flask' || die "moto's server is not importable after pip install 'moto[server]'"
 
 # The Apache Kafka broker's jars (Maven Central), so that the Kafka suites
 # only start it: test/services up kafka, called by test.MustKafka.

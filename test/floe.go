@@ -472,3 +472,75 @@ func testContext(tb testing.TB, d time.Duration) context.Context {
 	tb.Cleanup(cancel)
 	return ctx
 }
+
+// Ingest is one running `floe ingest` process: Kafka streams only.
+type Ingest struct {
+	cmd    *exec.Cmd
+	log    *syncBuffer
+	exited chan struct{}
+	once   sync.Once
+}
+
+// MustStartIngest runs `floe ingest --config configFile --data dataDir`
+// and returns once it consumes (it logged "kafka: consuming"). At cleanup
+// it is stopped, and its log printed if tb failed.
+func MustStartIngest(tb testing.TB, dataDir, configFile string) *Ingest {
+	tb.Helper()
+	bin := MustBuildFloe(tb)
+	in := &Ingest{log: &syncBuffer{}, exited: make(chan struct{})}
+	in.cmd = exec.Command(bin, "ingest", "--config", configFile, "--data", dataDir)
+	in.cmd.Env = childEnv(newConfig(nil))
+	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
+	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := in.cmd.Start(); err != nil {
+		tb.Fatalf("start floe ingest: %v", err)
+	}
+	go func() {
+		in.cmd.Wait()
+		close(in.exited)
+	}()
+	tb.Cleanup(func() {
+		in.Stop()
+		if tb.Failed() {
+			tb.Logf("floe ingest log:\n%s", in.Log())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(in.Log(), "kafka: consuming") {
+		select {
+		case <-in.exited:
+			tb.Fatalf("floe ingest exited before consuming:\n%s", in.Log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("floe ingest did not start consuming within 30s:\n%s", in.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return in
+}
+
+// Stop ends the process with SIGTERM (it commits what it buffered and
+// leaves the group), then SIGKILL after 30 seconds.
+func (in *Ingest) Stop() {
+	in.once.Do(func() {
+		_ = in.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-in.exited:
+		case <-time.After(30 * time.Second):
+			_ = in.cmd.Process.Kill()
+			<-in.exited
+		}
+	})
+}
+
+// Kill ends the process with SIGKILL at once.
+func (in *Ingest) Kill() {
+	in.once.Do(func() {
+		_ = in.cmd.Process.Kill()
+		<-in.exited
+	})
+}
+
+// Log returns what the process printed so far.
+func (in *Ingest) Log() string { return in.log.String() }

@@ -31,7 +31,7 @@ func runIngest(ctx context.Context, cfg Config, stderr io.Writer) error {
 	done := make(chan struct{})
 	kctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
-	if err := startKafka(kctx, cfg, cat, log, errc, done); err != nil {
+	if err := startKafka(kctx, cfg, cat, newObserver(), log, errc, done); err != nil {
 		return err
 	}
 	var runErr error

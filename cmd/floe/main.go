@@ -35,7 +35,7 @@ const usage = `usage:
   floe ingest [--config FILE] [--data DIR]   (only the Kafka streams of ingest.kafka)
   floe sql   [--config FILE] [--data DIR] "SELECT ..."
   floe user passwd [--data DIR] NAME   (reads the password from stdin)
-  floe policy check|compile|explain [--policy-dir DIR] ...   (see floe policy)`
+  floe policy check|compile|explain|import aws ...            (see floe policy)`
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

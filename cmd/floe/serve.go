@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -28,11 +29,13 @@ type node struct {
 	users  *authz.Directory
 	policy *authz.Holder
 	engine *gateway.Engine
+	audit  *authz.AuditLog // serve opens it; records of other commands are never written
 	log    *slog.Logger
 }
 
-// openNode opens the catalog, the principal directory and the query engine.
-func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) {
+// openNode opens the catalog, the principal directory and the query engine
+// (with obs's virtual tables; obs may be nil).
+func openNode(ctx context.Context, cfg Config, log *slog.Logger, obs *observer) (*node, error) {
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -50,18 +53,21 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 		cat.Close()
 		return nil, fmt.Errorf("policy: %w", err)
 	}
+	audit := authz.NewAuditLog(authz.AuditConfig{Dir: filepath.Join(cfg.Data, "audit"), Logger: log})
 	engine := gateway.New(cat, users, gateway.Config{
 		CacheDir:    filepath.Join(cfg.Data, "cache"),
 		Threads:     cfg.DuckDB.Threads,
 		MemoryLimit: cfg.DuckDB.MemoryLimit,
 		Logger:      log,
 		Policy:      policy.Policy,
+		Virtual:     obs.virtualTables(),
+		Audit:       audit.Record,
 	})
 	if err := engine.Start(ctx); err != nil {
 		cat.Close()
 		return nil, err
 	}
-	return &node{cat: cat, users: users, policy: policy, engine: engine, log: log}, nil
+	return &node{cat: cat, users: users, policy: policy, engine: engine, audit: audit, log: log}, nil
 }
 
 func (n *node) close() error {
@@ -96,10 +102,12 @@ func bootstrapAdmin(users *authz.Directory, user string, out io.Writer) error {
 
 // serve runs floe until ctx ends, then shuts down in this order: stop
 // accepting connections and requests, drain running queries and pushes,
-// make the final ingest commits, close the engine and the catalog.
+// close the audit log (its last batch goes through ingest), make the final
+// ingest commits, close the engine and the catalog.
 func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel)
-	n, err := openNode(ctx, cfg, log)
+	obs := newObserver()
+	n, err := openNode(ctx, cfg, log, obs)
 	if err != nil {
 		return err
 	}
@@ -126,7 +134,18 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 		CommitInterval: cfg.Ingest.CommitInterval,
 		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
 		Logger:         log,
+		Registerer:     obs.reg,
 	})
+	obs.http.Store(ing)
+	// The audit trail: DATA/audit/audit.log and floe_audit.queries, appended
+	// through ingest (a push is no statement, so it is not itself audited).
+	if err := n.audit.Open(func(ctx context.Context, ndjson []byte) error {
+		_, err := ing.Push(ctx, "floe_audit", "queries", bytes.NewReader(ndjson))
+		return err
+	}); err != nil {
+		return err
+	}
+	defer n.audit.Close(context.Background()) // on early returns; a no-op after the ordered Close
 	pg := pgwire.NewServer(n.engine, pgwire.Config{TLS: tlsConfig, RequireTLS: cfg.TLS.Require, Logger: log})
 	mux := http.NewServeMux()
 	principal := func(r *http.Request) string { return authz.Principal(r.Context()) }
@@ -139,6 +158,7 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	mux.Handle("/v1/ingest/{namespace}/{table}", pushes)
 	mux.Handle("/v1/ingest/", pushes)
 	mux.Handle("/v1/query", n.users.BasicAuth(n.engine.QueryHandler()))
+	mux.Handle("/metrics", n.users.BasicAuth(obs.metricsHandler(n.policy.Policy)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
@@ -176,7 +196,7 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	kafkaCtx, stopKafka := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopKafka()
 	kafkaDone := make(chan struct{})
-	if err := startKafka(kafkaCtx, cfg, n.cat, log, errc, kafkaDone); err != nil {
+	if err := startKafka(kafkaCtx, cfg, n.cat, obs, log, errc, kafkaDone); err != nil {
 		hs.Close()
 		pg.Close(ctx)
 		wg.Wait()
@@ -211,6 +231,9 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	errs := []error{runErr, hs.Shutdown(shutdownCtx)}
 	// 2. Drain pgwire sessions.
 	errs = append(errs, pg.Close(shutdownCtx))
+	// 2b. Every statement has ended: write the last audit records and push
+	//     them while ingest still takes pushes.
+	errs = append(errs, n.audit.Close(shutdownCtx))
 	// 3. Final ingest commits: Kafka streams commit what they buffered and
 	//    leave the group; pushes commit what is pending.
 	stopKafka()
@@ -224,7 +247,7 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 // startKafka starts the Kafka streams of cfg.Ingest.Kafka, if any, in a
 // goroutine that closes done when it has committed and left the group (done
 // is closed at once when there is no Kafka section). A failure is sent on errc.
-func startKafka(ctx context.Context, cfg Config, cat *catalog.Catalog, log *slog.Logger, errc chan<- error, done chan<- struct{}) error {
+func startKafka(ctx context.Context, cfg Config, cat *catalog.Catalog, obs *observer, log *slog.Logger, errc chan<- error, done chan<- struct{}) error {
 	kc := cfg.Ingest.Kafka
 	if kc == nil {
 		close(done)
@@ -238,12 +261,13 @@ func startKafka(ctx context.Context, cfg Config, cat *catalog.Catalog, log *slog
 	}
 	k, err := ingest.NewKafka(cat, ingest.KafkaConfig{
 		Brokers: kc.Brokers, Group: kc.Group, InstanceID: kc.InstanceID, SessionTimeout: kc.SessionTimeout,
-		MaxRecordBytes: kc.MaxRecordBytes, Streams: streams, Logger: log,
+		MaxRecordBytes: kc.MaxRecordBytes, Streams: streams, Logger: log, Registerer: obs.reg,
 	})
 	if err != nil {
 		close(done)
 		return fmt.Errorf("config: ingest.kafka: %w", err)
 	}
+	obs.kafka.Store(k)
 	go func() { // owned by the caller, which waits on done
 		defer close(done)
 		if err := k.Run(ctx); err != nil {

@@ -23,7 +23,7 @@ import (
 // can read the data directory can read the data.
 func runSQL(ctx context.Context, cfg Config, query string, out io.Writer) error {
 	log := newLogger(os.Stderr, "warn")
-	n, err := openNode(ctx, cfg, log)
+	n, err := openNode(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
