@@ -52,6 +52,9 @@ type kafkaConfig struct {
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	MaxRecordBytes int           `yaml:"max_record_bytes"`
 	Streams        []kafkaStream `yaml:"streams"`
+	// Principal is the service principal the streams write as; it needs
+	// floe:Insert on every stream's table (default: the admin user).
+	Principal string `yaml:"principal"`
 }
 
 type kafkaStream struct {

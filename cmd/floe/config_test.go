@@ -140,3 +140,27 @@ func TestKafkaConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestKafkaStreamsNeedInsert(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "policy", "policies"), 0o755)
+	os.WriteFile(filepath.Join(dir, "policy", "principals.json"), []byte(`{"users": {"kafka-svc": {"policies": ["ingest"]}}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "policy", "policies", "ingest.json"), []byte(`{"Version": "2012-10-17", "Statement": [
+		{"Effect": "Allow", "Action": "floe:Insert", "Resource": "arn:floe:table/clinical/vitals"}]}`), 0o644)
+	cfg := defaultConfig()
+	cfg.Data = dir
+	cfg.Ingest.Kafka = &kafkaConfig{Principal: "kafka-svc", Streams: []kafkaStream{{Topic: "v", Table: "clinical.vitals"}}}
+	if err := checkKafkaInsert(cfg); err != nil {
+		t.Fatalf("allowed stream refused: %v", err)
+	}
+	cfg.Ingest.Kafka.Streams = append(cfg.Ingest.Kafka.Streams, kafkaStream{Topic: "l", Table: "clinical.labs"})
+	err := checkKafkaInsert(cfg)
+	if err == nil || !strings.Contains(err.Error(), "streams[1]") || !strings.Contains(err.Error(), "clinical.labs") {
+		t.Fatalf("denied stream: %v, want an error naming streams[1] and clinical.labs", err)
+	}
+	// Without a principal the streams write as the admin, allowed by default.
+	cfg.Ingest.Kafka.Principal = ""
+	if err := checkKafkaInsert(cfg); err != nil {
+		t.Fatalf("admin refused: %v", err)
+	}
+}

@@ -253,6 +253,10 @@ func startKafka(ctx context.Context, cfg Config, cat *catalog.Catalog, obs *obse
 		close(done)
 		return nil
 	}
+	if err := checkKafkaInsert(cfg); err != nil {
+		close(done)
+		return err
+	}
 	streams := make([]ingest.KafkaStream, len(kc.Streams))
 	for i, s := range kc.Streams {
 		ns, tbl, _ := strings.Cut(s.Table, ".")
@@ -296,3 +300,27 @@ func loadTLS(cfg Config) (*tls.Config, error) {
 
 func host(a net.Addr) string { h, _, _ := net.SplitHostPort(a.String()); return h }
 func port(a net.Addr) string { _, p, _ := net.SplitHostPort(a.String()); return p }
+
+// checkKafkaInsert refuses to start streams whose service principal the
+// policy does not allow floe:Insert on the stream's table. The check is
+// made at start; a policy change takes effect at the next start.
+func checkKafkaInsert(cfg Config) error {
+	kc := cfg.Ingest.Kafka
+	principal := kc.Principal
+	if principal == "" {
+		principal = cfg.Admin.User
+	}
+	policy, err := authz.Compile(cfg.policyDir(), authz.Options{AdminUser: cfg.Admin.User})
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	for i, s := range kc.Streams {
+		ns, tbl, _ := strings.Cut(s.Table, ".")
+		d := policy.Decide(authz.Request{Principal: principal, Action: authz.ActionInsert,
+			Resource: authz.Resource{Namespace: ns, Table: tbl}})
+		if !d.Allowed {
+			return fmt.Errorf("config: ingest.kafka.streams[%d]: principal %q may not insert into %s (floe:Insert denied)", i, principal, s.Table)
+		}
+	}
+	return nil
+}
