@@ -3,14 +3,11 @@ package gateway_test
 import (
 	"context"
 	"net"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
 
 	"github.com/floe-dev/floe/authz"
-	"github.com/floe-dev/floe/catalog"
 	"github.com/floe-dev/floe/gateway"
 	"github.com/floe-dev/floe/pgwire"
 	"github.com/floe-dev/floe/sqlstate"
@@ -39,32 +36,8 @@ func (a *auditSink) take() []authz.AuditRecord {
 // mustAuditedEnv is MustEnvWithPolicy with the audit hook set.
 func mustAuditedEnv(tb testing.TB, policy map[string]string) (*env, *auditSink) {
 	tb.Helper()
-	ctx := context.Background()
-	dir := tb.TempDir()
-	for name, content := range policy {
-		path := filepath.Join(dir, "policy", name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	cat, err := catalog.Open(ctx, catalog.Config{Dir: dir})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	users, err := authz.OpenDirectory(filepath.Join(dir, "users.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	sink := &auditSink{}
-	e := gateway.New(cat, users, gateway.Config{CacheDir: filepath.Join(dir, "cache"), Threads: 2, Audit: sink.record})
-	if err := e.Start(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { e.Close(); cat.Close() })
-	return &env{dir: dir, cat: cat, engine: e}, sink
+	return mustEnvConfig(tb, policy, gateway.Config{Audit: sink.record}), sink
 }
 
 func TestAuditRecordsGovernedQuery(t *testing.T) {

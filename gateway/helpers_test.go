@@ -34,6 +34,13 @@ func MustEnv(tb testing.TB) *env { return MustEnvWithPolicy(tb, nil) }
 // before the engine starts and compiles them.
 func MustEnvWithPolicy(tb testing.TB, policy map[string]string) *env {
 	tb.Helper()
+	return mustEnvConfig(tb, policy, gateway.Config{})
+}
+
+// mustEnvConfig is MustEnvWithPolicy with more engine configuration
+// (cache directory and threads are filled in).
+func mustEnvConfig(tb testing.TB, policy map[string]string, cfg gateway.Config) *env {
+	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
 	for name, content := range policy {
@@ -53,7 +60,8 @@ func MustEnvWithPolicy(tb testing.TB, policy map[string]string) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := gateway.New(cat, users, gateway.Config{CacheDir: filepath.Join(dir, "cache"), Threads: 2})
+	cfg.CacheDir, cfg.Threads = filepath.Join(dir, "cache"), 2
+	e := gateway.New(cat, users, cfg)
 	if err := e.Start(ctx); err != nil {
 		tb.Fatal(err)
 	}
