@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,18 +40,7 @@ type auditRow struct {
 // the last statements before a shutdown reach the table (the audit log
 // flushes before ingest closes).
 func TestAuditTrail(t *testing.T) {
-	dir := t.TempDir()
-	if out, err := exec.Command("cp", "-r", "../examples/policies/clinical", filepath.Join(dir, "policy")).CombinedOutput(); err != nil {
-		t.Fatalf("copy example policy: %v %s", err, out)
-	}
-	bin := MustBuildFloe(t)
-	for _, u := range []string{"alice", "mona", "audrey"} {
-		cmd := exec.Command(bin, "user", "passwd", "--data", dir, u)
-		cmd.Stdin = strings.NewReader(u + "-password\n")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("floe user passwd %s: %v %s", u, err, out)
-		}
-	}
+	dir := MustClinicalDataDir(t, "alice", "mona", "audrey")
 	f := MustStartFloe(t, WithDataDir(dir))
 	f.MustPush(t, "clinical", "subjects", strings.Join([]string{
 		`{"subject_id":"SUBJ-1","site_id":"S001","treatment_arm":"high_dose","age":40}`,

@@ -544,3 +544,23 @@ func (in *Ingest) Kill() {
 
 // Log returns what the process printed so far.
 func (in *Ingest) Log() string { return in.log.String() }
+
+// MustClinicalDataDir returns a new data directory holding the example
+// policy examples/policies/clinical and, for each user, the password
+// "<user>-password" (set with floe user passwd).
+func MustClinicalDataDir(tb testing.TB, users ...string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	if out, err := exec.Command("cp", "-r", "../examples/policies/clinical", filepath.Join(dir, "policy")).CombinedOutput(); err != nil {
+		tb.Fatalf("copy example policy: %v %s", err, out)
+	}
+	bin := MustBuildFloe(tb)
+	for _, u := range users {
+		cmd := exec.Command(bin, "user", "passwd", "--data", dir, u)
+		cmd.Stdin = strings.NewReader(u + "-password\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tb.Fatalf("floe user passwd %s: %v %s", u, err, out)
+		}
+	}
+	return dir
+}

@@ -3,8 +3,6 @@ package test
 import (
 	"errors"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,18 +17,7 @@ import (
 // pgwire, psql and HTTP: rows of their own site only, excluded columns
 // absent, denials as 42501 and 403.
 func TestPolicyEnforcedOnEveryEntryPoint(t *testing.T) {
-	dir := t.TempDir()
-	if out, err := exec.Command("cp", "-r", "../examples/policies/clinical", filepath.Join(dir, "policy")).CombinedOutput(); err != nil {
-		t.Fatalf("copy example policy: %v %s", err, out)
-	}
-	bin := MustBuildFloe(t)
-	for _, u := range []string{"alice", "mona"} {
-		cmd := exec.Command(bin, "user", "passwd", "--data", dir, u)
-		cmd.Stdin = strings.NewReader(u + "-password\n")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("floe user passwd %s: %v %s", u, err, out)
-		}
-	}
+	dir := MustClinicalDataDir(t, "alice", "mona")
 	f := MustStartFloe(t, WithDataDir(dir))
 	f.MustPush(t, "clinical", "subjects", strings.Join([]string{
 		`{"subject_id":"SUBJ-1","site_id":"S001","treatment_arm":"high_dose","age":40}`,

@@ -164,3 +164,16 @@ func TestKafkaStreamsNeedInsert(t *testing.T) {
 		t.Fatalf("admin refused: %v", err)
 	}
 }
+
+// floe policy honours the configured policy directory, not only --policy-dir.
+func TestPolicyCommandUsesConfiguredDir(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "policies"), 0o755)
+	os.WriteFile(filepath.Join(dir, "policies", "bad.json"), []byte(`{"Version": "1999-01-01", "Statement": []}`), 0o644)
+	t.Setenv("FLOE_POLICY_DIR", dir)
+	var out bytes.Buffer
+	err := run([]string{"policy", "check", "--data", t.TempDir()}, strings.NewReader(""), &out, &out)
+	if err == nil || !strings.Contains(err.Error()+out.String(), "bad.json") {
+		t.Fatalf("policy check with FLOE_POLICY_DIR: %v %s", err, out.String())
+	}
+}

@@ -102,17 +102,9 @@ func parseConfig(cmd string, args []string) (Config, []string, error) {
 	if err := fs.Parse(args); err != nil {
 		return Config{}, nil, fmt.Errorf("%w\n%s", err, usage)
 	}
-	cfg := defaultConfig()
-	if *configPath != "" {
-		if err := loadConfigFile(&cfg, *configPath); err != nil {
-			return Config{}, nil, err
-		}
-	}
-	if err := applyEnv(&cfg); err != nil {
+	cfg, err := layeredConfig(*configPath, *data)
+	if err != nil {
 		return Config{}, nil, err
-	}
-	if *data != "" {
-		cfg.Data = *data
 	}
 	if *pgAddr != "" {
 		cfg.PGAddr = *pgAddr
@@ -133,4 +125,22 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// layeredConfig is the configuration before command-specific flags:
+// defaults, then the YAML file, then FLOE_* variables, then --data.
+func layeredConfig(configPath, data string) (Config, error) {
+	cfg := defaultConfig()
+	if configPath != "" {
+		if err := loadConfigFile(&cfg, configPath); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := applyEnv(&cfg); err != nil {
+		return Config{}, err
+	}
+	if data != "" {
+		cfg.Data = data
+	}
+	return cfg, nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -48,20 +47,12 @@ func runPolicy(args []string, stdout io.Writer) error {
 	if fs.NArg() != 0 {
 		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), policyUsage)
 	}
-	cfg := defaultConfig()
-	if *configPath != "" {
-		if err := loadConfigFile(&cfg, *configPath); err != nil {
-			return err
-		}
-	}
-	if err := applyEnv(&cfg); err != nil {
+	cfg, err := layeredConfig(*configPath, *data)
+	if err != nil {
 		return err
 	}
-	if *data != "" {
-		cfg.Data = *data
-	}
 	if *dir == "" {
-		*dir = filepath.Join(cfg.Data, "policy")
+		*dir = cfg.policyDir()
 	}
 	opts := authz.Options{AdminUser: cfg.Admin.User}
 

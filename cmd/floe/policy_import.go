@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -49,23 +48,15 @@ func runPolicyImport(args []string, stdout io.Writer) error {
 	if fs.NArg() != 0 {
 		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), policyImportUsage)
 	}
-	cfg := defaultConfig()
-	if *configPath != "" {
-		if err := loadConfigFile(&cfg, *configPath); err != nil {
-			return err
-		}
-	}
-	if err := applyEnv(&cfg); err != nil {
+	cfg, err := layeredConfig(*configPath, *data)
+	if err != nil {
 		return err
-	}
-	if *data != "" {
-		cfg.Data = *data
 	}
 	if *out == "" {
 		*out = cfg.PolicyDir
 	}
 	if *out == "" {
-		*out = filepath.Join(cfg.Data, "policy")
+		*out = cfg.policyDir()
 	}
 	opts := awsimport.Options{AdminUser: cfg.Admin.User}
 	if !*dryRun && !*force {
