@@ -66,6 +66,7 @@ func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[stri
 	for _, sel := range w.selects {
 		w.pushDown(sel)
 	}
+	w.pruneFences()
 	out, err := s.deserialize(ctx, tree)
 	if err != nil {
 		return rewritten{}, err
@@ -219,6 +220,8 @@ type walker struct {
 	// uncacheable marks statements whose rewrite depends on more than the
 	// text, the principal, the settings and the snapshots of their tables.
 	uncacheable bool
+	// use is what the statement can refer to, for pruning fences (prune.go).
+	use columnUse
 }
 
 type boundRelation struct {
@@ -270,6 +273,7 @@ func (w *walker) walkMap(m map[string]any, sc *scope, key string) {
 	}
 	typ, _ := m["type"].(string)
 	class, _ := m["class"].(string)
+	w.use.noteNode(m)
 	switch {
 	case typ == "BASE_TABLE" && class == "":
 		w.bindTable(m, sc)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,7 +52,10 @@ func BenchmarkStatementOverhead(b *testing.B) {
 // policy restriction: plain relation) and as alice (row filter and an
 // excluded column: the MATERIALIZED fence) over 2,000,000 rows and
 // reports the geometric mean of alice's time over admin's (issue goal:
-// ≤ 1.3).
+// ≤ 1.3). A second ratio isolates the fence: alice against admin running
+// the unsafe rewrite SECURITY.md measures against (the same rows through a
+// plain filtered subquery), since a row filter alone already turns a
+// count(*) answered from Parquet metadata into a scan.
 func BenchmarkFenceCost(b *testing.B) {
 	e := MustEnvWithPolicy(b, subjectsPolicy)
 	mustManySubjects(b, e, 2_000_000)
@@ -63,6 +67,7 @@ func BenchmarkFenceCost(b *testing.B) {
 		"SELECT subject_id, age FROM clinical.subjects WHERE age BETWEEN 10 AND 12 ORDER BY age LIMIT 10",
 		"SELECT count(DISTINCT subject_id) FROM clinical.subjects",
 	}
+	const unsafe = "(SELECT subject_id, site_id, age FROM clinical.subjects WHERE site_id = 'S001') AS subjects"
 	timeOf := func(s *gateway.Session, q string, n int) time.Duration {
 		MustQuery(b, s, q) // warm
 		start := time.Now()
@@ -72,13 +77,17 @@ func BenchmarkFenceCost(b *testing.B) {
 		return time.Since(start) / time.Duration(n)
 	}
 	for b.Loop() {
-		logSum := 0.0
+		logPlain, logUnsafe := 0.0, 0.0
 		for _, q := range queries {
 			plain, fenced := timeOf(admin, q, 5), timeOf(alice, q, 5)
-			r := float64(fenced) / float64(plain)
-			logSum += math.Log(r)
-			b.Logf("%-90s admin %8v  alice %8v  ratio %.2f", q, plain.Round(time.Microsecond), fenced.Round(time.Microsecond), r)
+			filtered := timeOf(admin, strings.Replace(q, "clinical.subjects", unsafe, 1), 5)
+			logPlain += math.Log(float64(fenced) / float64(plain))
+			logUnsafe += math.Log(float64(fenced) / float64(filtered))
+			b.Logf("%-90s admin %8v  admin, unsafe rewrite %8v  alice %8v  ratios %.2f %.2f", q,
+				plain.Round(time.Microsecond), filtered.Round(time.Microsecond), fenced.Round(time.Microsecond),
+				float64(fenced)/float64(plain), float64(fenced)/float64(filtered))
 		}
-		b.ReportMetric(math.Exp(logSum/float64(len(queries))), "fence/plain-geomean")
+		b.ReportMetric(math.Exp(logPlain/float64(len(queries))), "fence/plain-geomean")
+		b.ReportMetric(math.Exp(logUnsafe/float64(len(queries))), "fence/unsafe-geomean")
 	}
 }

@@ -62,7 +62,7 @@ func secure(rel relation, ref tableRef, sc *iceberg.Schema, d authz.Decision) (r
 	if d.RowFilter == nil && d.Columns.Unrestricted() {
 		return rel, nil
 	}
-	var cols []string
+	var cols []fencedColumn
 	rel.pushable = map[string]iceberg.NestedField{}
 	for _, f := range sc.Fields() {
 		visible, mask := d.Columns.Visible(f.Name)
@@ -77,7 +77,7 @@ func secure(rel relation, ref tableRef, sc *iceberg.Schema, d authz.Decision) (r
 		if err != nil {
 			return relation{}, err
 		}
-		cols = append(cols, expr+" AS "+quoteIdent(f.Name))
+		cols = append(cols, fencedColumn{name: strings.ToLower(f.Name), sql: expr + " AS " + quoteIdent(f.Name)})
 	}
 	if len(cols) == 0 {
 		return relation{}, sqlstate.New(sqlstate.InsufficientPrivilege, "permission denied for table %s.%s: no column is visible", ref.namespace, ref.name)
@@ -89,8 +89,8 @@ func secure(rel relation, ref tableRef, sc *iceberg.Schema, d authz.Decision) (r
 			return relation{}, err
 		}
 	}
-	// The filter is parenthesised: pushDown appends "AND ..." to it.
-	rel.sql = fmt.Sprintf("SELECT %s FROM (%s) AS s WHERE (%s)", strings.Join(cols, ", "), rel.sql, where)
+	rel.fenced = &fencedRelation{columns: cols, source: rel.sql, where: []string{where}}
+	rel.sql = rel.fenced.sql(nil)
 	rel.fence = true
 	return rel, nil
 }

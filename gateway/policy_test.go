@@ -248,3 +248,33 @@ func TestFencePushdownKeepsResults(t *testing.T) {
 		}
 	}
 }
+
+// Fences select only the columns a statement can name (prune.go). Every
+// construct that may use more — stars, whole rows as structs, positional
+// references, NATURAL joins, column alias lists — must still see every
+// visible column, and row counts must not change when no column is named.
+func TestFencePruningKeepsResults(t *testing.T) {
+	e := MustEnvWithPolicy(t, subjectsPolicy)
+	mustSubjects(t, e)
+	alice := e.MustSessionAs(t, "alice")
+	for q, want := range map[string][][]any{
+		"SELECT count(*) FROM clinical.subjects":                                                                   {{int64(2)}},
+		"SELECT count(*) FROM clinical.subjects a, clinical.subjects b":                                            {{int64(4)}},
+		"SELECT to_json(s)::VARCHAR FROM clinical.subjects s ORDER BY 1":                                           {{`{"subject_id":"101","site_id":"S001","age":40}`}, {`{"subject_id":"102","site_id":"S001","age":50}`}},
+		"SELECT to_json(subjects)::VARCHAR FROM clinical.subjects ORDER BY 1":                                      {{`{"subject_id":"101","site_id":"S001","age":40}`}, {`{"subject_id":"102","site_id":"S001","age":50}`}},
+		"SELECT count(*) FROM clinical.subjects a NATURAL JOIN clinical.subjects b":                                {{int64(2)}},
+		"SELECT count(*) FROM clinical.subjects a JOIN clinical.subjects b USING (subject_id)":                     {{int64(2)}},
+		"SELECT x, y, z FROM clinical.subjects AS t(x, y, z) ORDER BY x":                                           {{"101", "S001", int64(40)}, {"102", "S001", int64(50)}},
+		"SELECT #3 FROM clinical.subjects ORDER BY 1":                                                              {{int64(40)}, {int64(50)}},
+		"SELECT COLUMNS('a.*') FROM clinical.subjects ORDER BY 1":                                                  {{int64(40)}, {int64(50)}},
+		"SELECT * EXCLUDE (subject_id) FROM clinical.subjects ORDER BY age":                                        {{"S001", int64(40)}, {"S001", int64(50)}},
+		"FROM clinical.subjects SELECT age ORDER BY age":                                                           {{int64(40)}, {int64(50)}},
+		"SELECT * FROM (SELECT * FROM clinical.subjects) s ORDER BY age":                                           {{"101", "S001", int64(40)}, {"102", "S001", int64(50)}},
+		"SELECT age FROM clinical.subjects o WHERE EXISTS (SELECT 1 FROM clinical.subjects i WHERE i.age > o.age)": {{int64(40)}},
+	} {
+		_, rows := MustQuery(t, alice, q)
+		if !reflect.DeepEqual(rows, want) {
+			t.Errorf("%s\n got %v\nwant %v", q, rows, want)
+		}
+	}
+}

@@ -43,9 +43,7 @@ func (w *walker) pushDown(sel map[string]any) {
 			conds = append(conds, s)
 		}
 	}
-	if len(conds) > 0 {
-		b.rel.sql += " AND " + strings.Join(conds, " AND ")
-	}
+	b.rel.fenced.where = append(b.rel.fenced.where, conds...)
 }
 
 // conjuncts flattens top-level ANDs.

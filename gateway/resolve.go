@@ -31,8 +31,9 @@ func (r tableRef) key() string { return r.namespace + "\x00" + r.name }
 type relation struct {
 	sql      string
 	fence    bool
-	snapshot int64    // the snapshot read; 0 for catalog relations and empty tables
-	hidden   []string // columns the principal may not see
+	fenced   *fencedRelation // the parts of a fenced relation's sql (prune.go)
+	snapshot int64           // the snapshot read; 0 for catalog relations and empty tables
+	hidden   []string        // columns the principal may not see
 	// pushable are the visible, unmasked columns (by lower-case name) of
 	// a fenced relation that client predicates may be copied onto.
 	pushable map[string]iceberg.NestedField
