@@ -48,6 +48,7 @@ type Floe struct {
 type Option func(*config)
 
 type config struct {
+	command    string // serve (default) or demo
 	password   string
 	env        map[string]string
 	dataDir    string
@@ -77,6 +78,11 @@ func WithCommitInterval(d time.Duration) Option {
 // WithPassword sets FLOE_ADMIN_PASSWORD (default DefaultPassword).
 func WithPassword(pw string) Option {
 	return func(c *config) { c.password = pw }
+}
+
+// WithCommand runs `floe NAME` (serve or demo) instead of `floe serve`.
+func WithCommand(name string) Option {
+	return func(c *config) { c.command = name }
 }
 
 // WithDataDir serves an existing data directory instead of a new one.
@@ -205,7 +211,7 @@ func mustProcStatus(tb testing.TB, pid int, field string) int64 {
 }
 
 func newConfig(opts []Option) config {
-	c := config{password: DefaultPassword, env: map[string]string{}}
+	c := config{command: "serve", password: DefaultPassword, env: map[string]string{}}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -248,7 +254,7 @@ func startOnce(bin, dir string, cfg config) (*Floe, error) {
 	}
 	f := &Floe{DataDir: dir, PGAddr: pgAddr, HTTPAddr: httpAddr, User: AdminUser, Password: cfg.password,
 		log: &syncBuffer{}, exited: make(chan struct{})}
-	args := []string{"serve", "--data", dir, "--pg-addr", pgAddr, "--http-addr", httpAddr}
+	args := []string{cfg.command, "--data", dir, "--pg-addr", pgAddr, "--http-addr", httpAddr}
 	if cfg.configFile != "" {
 		args = append(args, "--config", cfg.configFile)
 	}

@@ -13,6 +13,7 @@ func TestLayering(t *testing.T) {
 	const mod = "github.com/floe-dev/floe/"
 	allowed := map[string][]string{
 		"sqlstate":        {},
+		"examples":        {},
 		"scram":           {},
 		"pgwire":          {"sqlstate", "scram"},
 		"catalog":         {"sqlstate"},

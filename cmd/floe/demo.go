@@ -30,7 +30,11 @@ func runDemo(ctx context.Context, ing *ingest.Service, log *slog.Logger) error {
 	}
 	var subjects []row
 	for i := range 100 {
-		subjects = append(subjects, row{{"subject_id", fmt.Sprintf("SUBJ-%04d", i+1)}, {"site_id", fmt.Sprintf("S%03d", i%5+1)}, {"arm", []string{"placebo", "low_dose", "high_dose"}[i%3]}, {"sex", []string{"F", "M"}[g.rng.IntN(2)]}, {"birth_year", 1940 + g.rng.IntN(60)}, {"enrolled_at", now.AddDate(0, 0, -g.rng.IntN(120)).Format(time.RFC3339)}})
+		// Column names match the example policy's filters (treatment_arm
+		// hidden or shown by role, initials hashed, birth_date truncated).
+		birth := time.Date(1940+g.rng.IntN(60), time.Month(1+g.rng.IntN(12)), 1+g.rng.IntN(28), 0, 0, 0, 0, time.UTC)
+		initials := string(rune('A'+g.rng.IntN(26))) + string(rune('A'+g.rng.IntN(26)))
+		subjects = append(subjects, row{{"subject_id", fmt.Sprintf("SUBJ-%04d", i+1)}, {"site_id", fmt.Sprintf("S%03d", i%5+1)}, {"initials", initials}, {"treatment_arm", []string{"placebo", "low_dose", "high_dose"}[i%3]}, {"sex", []string{"F", "M"}[g.rng.IntN(2)]}, {"birth_date", birth.Format(time.RFC3339)}, {"enrolled_at", now.AddDate(0, 0, -g.rng.IntN(120)).Format(time.RFC3339)}})
 	}
 	if err := g.push(ctx, "subjects", subjects); err != nil {
 		return err

@@ -107,6 +107,13 @@ func bootstrapAdmin(users *authz.Directory, user string, out io.Writer) error {
 func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel)
 	obs := newObserver()
+	demoPolicy := false
+	if demo {
+		var err error
+		if demoPolicy, err = installDemoPolicy(cfg.policyDir()); err != nil {
+			return err
+		}
+	}
 	n, err := openNode(ctx, cfg, log, obs)
 	if err != nil {
 		return err
@@ -114,6 +121,12 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	defer n.close()
 	if err := bootstrapAdmin(n.users, cfg.Admin.User, stdout); err != nil {
 		return fmt.Errorf("bootstrap admin: %w", err)
+	}
+	if demoPolicy {
+		fmt.Fprintf(stdout, "floe: demo policy installed in %s (from examples/policies/clinical)\n", cfg.policyDir())
+		if err := demoUsers(n.users, stdout); err != nil {
+			return fmt.Errorf("demo users: %w", err)
+		}
 	}
 
 	tlsConfig, err := loadTLS(cfg)
