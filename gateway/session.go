@@ -33,7 +33,7 @@ type Session struct {
 
 	// Audit (audit.go): what the record of a statement needs to know.
 	clientAddr string
-	protocol   string        // "http" for the HTTP API; "" is pgwire
+	protocol   string        // "http" for the HTTP API, "cli" for floe sql; "" is pgwire
 	accessed   []tableAccess // tables resolved by the rewrite in progress
 }
 
@@ -81,6 +81,10 @@ func (s *Session) Split(sql string) ([]string, error) { return splitStatements(s
 
 // TxStatus implements pgwire.Session.
 func (s *Session) TxStatus() byte { return s.tx }
+
+// SetProtocol names the entry point the session's audit records report
+// ("pgwire" by default; "http" and "cli" for the HTTP API and floe sql).
+func (s *Session) SetProtocol(p string) { s.protocol = p }
 
 // Close implements pgwire.Session.
 func (s *Session) Close() error {

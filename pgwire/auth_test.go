@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,10 +21,35 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/floe-dev/floe/pgwire"
+	"github.com/floe-dev/floe/sqlstate"
 )
 
+// rejects collects what Config.OnReject hears.
+type rejects struct {
+	mu   sync.Mutex
+	seen []string // "user code"
+}
+
+func (r *rejects) hook(info pgwire.StartupInfo, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	code := "?"
+	var se *sqlstate.Error
+	if errors.As(err, &se) {
+		code = se.Code
+	}
+	r.seen = append(r.seen, info.User+" "+code)
+}
+
+func (r *rejects) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen)
+}
+
 func TestSCRAMAuthentication(t *testing.T) {
-	ts := MustStartServer(t, pgwire.Config{})
+	var rej rejects
+	ts := MustStartServer(t, pgwire.Config{OnReject: rej.hook})
 	conn := ts.MustConnect(t, pgx.QueryExecModeExec)
 	if err := conn.Ping(context.Background()); err != nil {
 		t.Fatal(err)
@@ -52,13 +80,19 @@ func TestSCRAMAuthentication(t *testing.T) {
 	if n := ts.engine.opened.Load(); n != 1 {
 		t.Errorf("%d sessions opened", n)
 	}
+	// Each refused login is reported for the audit trail, the successful
+	// one is not.
+	if got, want := rej.list(), []string{testUser + " 28P01", "mallory 28P01", testUser + " 28P01"}; !slices.Equal(got, want) {
+		t.Errorf("OnReject heard %v, want %v", got, want)
+	}
 	if strings.Contains(ts.logs.String(), testPassword) {
 		t.Errorf("password in the log")
 	}
 }
 
 func TestTLS(t *testing.T) {
-	ts := MustStartServer(t, pgwire.Config{TLS: mustTLSConfig(t), RequireTLS: true})
+	var rej rejects
+	ts := MustStartServer(t, pgwire.Config{TLS: mustTLSConfig(t), RequireTLS: true, OnReject: rej.hook})
 
 	// sslmode=require: encrypted, certificate not verified (self-signed).
 	conn := mustConnectConfig(t, ts.pgxConfigTLS(t, "sslmode=require"))
@@ -77,6 +111,9 @@ func TestTLS(t *testing.T) {
 	_, err := pgx.Connect(context.Background(), ts.connString(""))
 	if pe := pgError(err); pe == nil || pe.Code != "28000" {
 		t.Fatalf("plaintext: %v", err)
+	}
+	if got := rej.list(); !slices.Equal(got, []string{testUser + " 28000"}) {
+		t.Errorf("OnReject heard %v", got)
 	}
 	// A cancel request travels over TLS too.
 	testCancel(t, ts, conn)

@@ -375,7 +375,8 @@ func (c *conn) startup() bool {
 		return false
 	}
 	if cfg.RequireTLS && !isTLS {
-		c.sendFatal(sqlstate.New(sqlstate.InvalidAuthorizationSpec, "connection requires TLS (sslmode=require)"))
+		err := sqlstate.New(sqlstate.InvalidAuthorizationSpec, "connection requires TLS (sslmode=require)")
+		c.reject(StartupInfo{User: user, Database: params["database"], Params: params, RemoteAddr: c.nc.RemoteAddr()}, err)
 		return false
 	}
 	if !c.srv.acquireSession(c) {
@@ -475,6 +476,14 @@ func indexNUL(b []byte) int {
 	return -1
 }
 
+// reject refuses the connection with err and tells Config.OnReject.
+func (c *conn) reject(info StartupInfo, err *sqlstate.Error) {
+	if c.srv.cfg.OnReject != nil {
+		c.srv.cfg.OnReject(info, err)
+	}
+	c.sendFatal(err)
+}
+
 // authenticate runs SCRAM-SHA-256 (or, when allowed over TLS, a cleartext
 // password) for user. Unknown users and wrong passwords get the same 28P01.
 func (c *conn) authenticate(user string, isTLS bool) bool {
@@ -490,7 +499,7 @@ func (c *conn) authenticate(user string, isTLS bool) bool {
 		} else {
 			c.log.Info("authentication failed", "reason", "wrong password")
 		}
-		c.sendFatal(sqlstate.New(sqlstate.InvalidPassword, "password authentication failed for user %q", user))
+		c.reject(c.info, sqlstate.New(sqlstate.InvalidPassword, "password authentication failed for user %q", user))
 		return false
 	}
 	receive := func() (pgproto3.FrontendMessage, bool) {

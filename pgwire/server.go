@@ -47,6 +47,10 @@ type Config struct {
 	// AuthTimeout bounds the time from accept to the end of authentication,
 	// like PostgreSQL's authentication_timeout. 0 means one minute.
 	AuthTimeout time.Duration
+	// OnReject, when set, hears of every connection refused before a
+	// session starts (a failed password, a plaintext connection where TLS
+	// is required) with the error the client was sent: for the audit trail.
+	OnReject func(info StartupInfo, err error)
 }
 
 const (

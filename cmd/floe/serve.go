@@ -159,7 +159,8 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 		return err
 	}
 	defer n.audit.Close(context.Background()) // on early returns; a no-op after the ordered Close
-	pg := pgwire.NewServer(n.engine, pgwire.Config{TLS: tlsConfig, RequireTLS: cfg.TLS.Require, Logger: log})
+	pg := pgwire.NewServer(n.engine, pgwire.Config{TLS: tlsConfig, RequireTLS: cfg.TLS.Require, Logger: log,
+		OnReject: func(info pgwire.StartupInfo, err error) { n.audit.Record(rejectedLogin(info, err)) }})
 	mux := http.NewServeMux()
 	principal := func(r *http.Request) string { return authz.Principal(r.Context()) }
 	// Pushes need floe:Insert on the target table.
@@ -173,7 +174,7 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	mux.Handle("/v1/query", n.users.BasicAuth(n.engine.QueryHandler()))
 	mux.Handle("/metrics", n.users.BasicAuth(obs.metricsHandler(n.policy.Policy)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := &http.Server{Handler: auditRejects(n.audit.Record, mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)

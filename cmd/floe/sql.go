@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/floe-dev/floe/ingest"
 	"github.com/floe-dev/floe/pgwire"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -20,18 +22,33 @@ import (
 
 // runSQL runs one query against the data directory without a server and
 // prints the result as an aligned table. It runs as the admin user: whoever
-// can read the data directory can read the data.
-func runSQL(ctx context.Context, cfg Config, query string, out io.Writer) error {
+// can read the data directory can read the data. The statement is audited
+// like any other (application_name "floe sql", protocol "cli"): the record
+// goes to DATA/audit/audit.log and floe_audit.queries before runSQL returns.
+func runSQL(ctx context.Context, cfg Config, query string, out io.Writer) (err error) {
 	log := newLogger(os.Stderr, "warn")
 	n, err := openNode(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
 	defer n.close()
-	sess, err := n.engine.NewSession(ctx, pgwire.StartupInfo{User: cfg.Admin.User, Database: "floe"})
+	ing := ingest.New(n.cat, ingest.Config{Logger: log})
+	if err := n.audit.Open(func(ctx context.Context, ndjson []byte) error {
+		_, err := ing.Push(ctx, "floe_audit", "queries", bytes.NewReader(ndjson))
+		return err
+	}); err != nil {
+		return err
+	}
+	defer func() {
+		// The session's record exists once it is closed (below, first).
+		err = errors.Join(err, n.audit.Close(ctx), ing.Close(ctx))
+	}()
+	sess, err := n.engine.NewSession(ctx, pgwire.StartupInfo{User: cfg.Admin.User, Database: "floe",
+		Params: map[string]string{"application_name": "floe sql"}})
 	if err != nil {
 		return err
 	}
+	sess.SetProtocol("cli")
 	defer sess.Close()
 	cols, res, err := sess.Query(ctx, query)
 	if err != nil {
