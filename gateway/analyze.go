@@ -561,7 +561,12 @@ func (w *walker) rewriteFunction(m map[string]any, inSelectList bool) bool {
 		replaceWithConstant(m, json.Number(fmt.Sprint(s.pid)), "INTEGER", lname, inSelectList)
 	case "pg_encoding_to_char":
 		replaceWithConstant(m, "UTF8", "VARCHAR", lname, inSelectList)
-	case "pg_table_is_visible", "pg_type_is_visible", "pg_function_is_visible":
+	case "json_build_object", "json_build_array":
+		// PostgreSQL's names for what DuckDB's json extension calls
+		// json_object and json_array (SQLAlchemy's column reflection).
+		m["function_name"] = strings.Replace(lname, "_build", "", 1)
+		return false
+	case "pg_table_is_visible", "pg_type_is_visible", "pg_function_is_visible", "pg_collation_is_visible":
 		// Every table is visible: unqualified names resolve across
 		// namespaces (resolve.go).
 		replaceWithConstant(m, true, "BOOLEAN", lname, inSelectList)

@@ -266,6 +266,11 @@ func TestPostgresColumnNamesAndFunctions(t *testing.T) {
 	if rows[0][5] != "floe" || rows[0][6] != "admin" {
 		t.Fatalf("current_database, current_user = %v, %v", rows[0][5], rows[0][6])
 	}
+	// PostgreSQL's JSON builders (SQLAlchemy's reflection uses them).
+	_, rows = MustQuery(t, s, "SELECT json_build_object('a', 1, 'b', 'x')::VARCHAR, json_build_array(1, 'x')::VARCHAR")
+	if rows[0][0] != `{"a":1,"b":"x"}` || rows[0][1] != `[1,"x"]` {
+		t.Fatalf("json_build_object, json_build_array = %v", rows[0])
+	}
 }
 
 func TestSessionSettings(t *testing.T) {

@@ -66,11 +66,17 @@ func mustBuildJDBCCheck(t *testing.T, dir string) {
 		}
 		return fi.ModTime()
 	}
-	built := mtime(filepath.Join(dir, "target", "classes", "floe", "e2e", "JdbcCheck.class"))
 	jars, _ := filepath.Glob(filepath.Join(dir, "target", "lib", "postgresql-*.jar"))
-	if len(jars) == 1 && !built.IsZero() &&
-		!built.Before(mtime(filepath.Join(dir, "pom.xml"))) &&
-		!built.Before(mtime(filepath.Join(dir, "src", "main", "java", "floe", "e2e", "JdbcCheck.java"))) {
+	sources, _ := filepath.Glob(filepath.Join(dir, "src", "main", "java", "floe", "e2e", "*.java"))
+	upToDate := len(jars) == 1 && len(sources) > 0
+	for _, src := range sources {
+		class := filepath.Join(dir, "target", "classes", "floe", "e2e", strings.TrimSuffix(filepath.Base(src), ".java")+".class")
+		built := mtime(class)
+		if built.IsZero() || built.Before(mtime(filepath.Join(dir, "pom.xml"))) || built.Before(mtime(src)) {
+			upToDate = false
+		}
+	}
+	if upToDate {
 		return
 	}
 	mvn := execCommand(t, MustTool(t, "mvn"), "-B", "-q", "-f", filepath.Join(dir, "pom.xml"), "clean", "package")
@@ -147,4 +153,62 @@ func TestPython(t *testing.T) {
 			}
 		}
 	}
+}
+
+// policySubjects are clinical.subjects rows for the driver checks under the
+// example policy: alice (site S001) sees 101 and 102; the hidden S002 row
+// has an id a failing cast would quote.
+const policySubjects = `{"subject_id":"101","site_id":"S001","treatment_arm":"high_dose","age":40}
+{"subject_id":"102","site_id":"S001","treatment_arm":"placebo","age":50}
+{"subject_id":"SECRET-3","site_id":"S002","treatment_arm":"placebo","age":60}
+`
+
+// TestDriversUnderPolicy runs PgJDBC (testdata/jdbc PolicyCheck) and
+// psycopg + SQLAlchemy (testdata/python/policy_check.py) as alice of the
+// clinical example policy: each sees her site's rows only, no treatment
+// arm anywhere (results, metadata), 42501 when she names it, and a cast
+// that would fail on the hidden row succeeds — through simple, extended
+// and server-prepared statements alike.
+func TestDriversUnderPolicy(t *testing.T) {
+	dir := MustClinicalDataDir(t, "alice")
+	f := MustStartFloe(t, WithDataDir(dir))
+	f.MustPush(t, "clinical", "subjects", policySubjects)
+
+	t.Run("PgJDBC", func(t *testing.T) {
+		jdbc, err := filepath.Abs(filepath.Join("testdata", "jdbc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustBuildJDBCCheck(t, jdbc)
+		java := execCommand(t, MustTool(t, "java"), "-cp",
+			filepath.Join(jdbc, "target", "classes")+":"+filepath.Join(jdbc, "target", "lib", "*"), "floe.e2e.PolicyCheck")
+		java.Env = append(java.Env,
+			"E2E_JDBC_URL=jdbc:postgresql://"+f.PGAddr+"/"+Database+"?sslmode=disable&connectTimeout=10",
+			"E2E_USER=alice", "E2E_PASSWORD=alice-password")
+		out, err := java.CombinedOutput()
+		if err != nil {
+			t.Fatalf("java PolicyCheck: %v\n%s", err, out)
+		}
+		want := "columns subject_id site_id age\nrow 101 S001\nrow 102 S001\n" +
+			"prepared 2 2 2 2 2\ncast 203\nexcluded 42501\nmetadata subject_id site_id age\n"
+		if string(out) != want {
+			t.Errorf("PolicyCheck printed\n%s\nwant\n%s", out, want)
+		}
+	})
+	t.Run("psycopg", func(t *testing.T) {
+		cmd := f.Command(t, "python3", filepath.Join("testdata", "python", "policy_check.py"))
+		cmd.Env = append(cmd.Env, "PGUSER=alice", "PGPASSWORD=alice-password")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("policy_check.py: %v\n%s%s", err, out, stderr.String())
+		}
+		want := `{"cast": 203, "columns": ["subject_id", "site_id", "age"], "excluded": "42501", "inspector": ["subjects"], ` +
+			`"parameterized": [2, 1, 2], "select": {"columns": ["subject_id", "site_id", "age"], ` +
+			`"rows": [["101", "S001", 40], ["102", "S001", 50]]}}`
+		if strings.TrimSpace(string(out)) != want {
+			t.Errorf("policy_check.py printed\n%s\nwant\n%s", out, want)
+		}
+	})
 }
