@@ -362,6 +362,21 @@ func TestParameters(t *testing.T) {
 	if !reflect.DeepEqual(rows, [][]any{{"b"}}) {
 		t.Fatalf("rows %v", rows)
 	}
+	// DuckDB types JSON builders over parameters only once values are
+	// bound; the statement must still describe its columns when prepared
+	// (SQLAlchemy's column reflection sends exactly this).
+	st, err := s.Prepare(context.Background(), "SELECT id, json_build_object($1::VARCHAR, name)::VARCHAR AS j FROM clinical.vitals WHERE id = $2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if cols := st.Columns(); len(cols) != 2 || cols[0].Name != "id" || cols[1].Name != "j" {
+		t.Fatalf("columns %+v", cols)
+	}
+	_, rows = MustQuery(t, s, "SELECT id, json_build_object($1::VARCHAR, name)::VARCHAR AS j FROM clinical.vitals WHERE id = $2", "k", int64(3))
+	if !reflect.DeepEqual(rows, [][]any{{int64(3), `{"k":"c"}`}}) {
+		t.Fatalf("rows %v", rows)
+	}
 }
 
 func TestNewSnapshotVisibleToOpenSession(t *testing.T) {

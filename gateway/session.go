@@ -275,7 +275,20 @@ func (q *queryStatement) build(ctx context.Context, paramOIDs []uint32) error {
 			}
 		}
 	}
-	n, err := stmt.ColumnCount()
+	// DuckDB binds some functions (its JSON builders) only once parameter
+	// values are known and then reports no result types; the types do not
+	// depend on the values, so a copy with NULL for each parameter tells.
+	typed := stmt
+	if stmt.NumInput() > 0 && !resultTyped(stmt) {
+		probe, err := q.s.prepareTypeProbe(ctx, r)
+		if err != nil {
+			stmt.Close()
+			return err
+		}
+		defer probe.Close()
+		typed = probe
+	}
+	n, err := typed.ColumnCount()
 	if err != nil {
 		stmt.Close()
 		return err
@@ -283,8 +296,8 @@ func (q *queryStatement) build(ctx context.Context, paramOIDs []uint32) error {
 	cols := make([]pgwire.Column, n)
 	conv := make([]converter, n)
 	for i := range n {
-		name, _ := stmt.ColumnName(i)
-		ti, err := stmt.ColumnTypeInfo(i)
+		name, _ := typed.ColumnName(i)
+		ti, err := typed.ColumnTypeInfo(i)
 		if err != nil {
 			stmt.Close()
 			return sqlstate.Wrap(err, sqlstate.IndeterminateDatatype, "could not determine the data type of a result column")
@@ -342,6 +355,54 @@ func (s *Session) prepareDuck(ctx context.Context, r rewritten) (*duckdb.Stmt, e
 		return nil, s.engine.publicError(err)
 	}
 	return stmt, nil
+}
+
+// resultTyped reports whether DuckDB knows every result column's type.
+func resultTyped(stmt *duckdb.Stmt) bool {
+	n, err := stmt.ColumnCount()
+	if err != nil {
+		return false
+	}
+	for i := range n {
+		if _, err := stmt.ColumnTypeInfo(i); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// prepareTypeProbe prepares r with every parameter replaced by NULL (kept
+// inside its casts), only to read the result's names and types: it is
+// never executed, so the fence it loses on the way through the parse tree
+// (json_serialize_sql drops MATERIALIZED) does not matter.
+func (s *Session) prepareTypeProbe(ctx context.Context, r rewritten) (*duckdb.Stmt, error) {
+	tree, err := s.serialize(ctx, r.sql)
+	if err != nil {
+		return nil, err
+	}
+	var nullParams func(any)
+	nullParams = func(n any) {
+		switch v := n.(type) {
+		case []any:
+			for _, e := range v {
+				nullParams(e)
+			}
+		case map[string]any:
+			if v["class"] == "PARAMETER" {
+				replaceWithConstant(v, nil, "NULL", "", false)
+				return
+			}
+			for _, e := range v {
+				nullParams(e)
+			}
+		}
+	}
+	nullParams(tree)
+	sql, err := s.deserialize(ctx, tree)
+	if err != nil {
+		return nil, err
+	}
+	return s.prepareDuck(ctx, rewritten{sql: sql, hidden: r.hidden})
 }
 
 // paramTypes lists DuckDB's type of each parameter (0: unresolved).

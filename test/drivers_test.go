@@ -204,7 +204,8 @@ func TestDriversUnderPolicy(t *testing.T) {
 		if err != nil {
 			t.Fatalf("policy_check.py: %v\n%s%s", err, out, stderr.String())
 		}
-		want := `{"cast": 203, "columns": ["subject_id", "site_id", "age"], "excluded": "42501", "inspector": ["subjects"], ` +
+		want := `{"cast": 203, "columns": ["subject_id", "site_id", "age"], "excluded": "42501", ` +
+			`"inspector": {"columns": ["subject_id", "site_id", "age"], "tables": ["subjects"]}, ` +
 			`"parameterized": [2, 1, 2], "select": {"columns": ["subject_id", "site_id", "age"], ` +
 			`"rows": [["101", "S001", 40], ["102", "S001", 50]]}}`
 		if strings.TrimSpace(string(out)) != want {

@@ -5,7 +5,7 @@ policy with a row filter and an excluded column and prints, as one JSON
 document, what it sees: SELECT * (columns and rows), a parameterized and a
 prepared query, a cast that would fail on a hidden row, the SQLSTATE of
 naming the excluded column, the columns information_schema lists, and the
-tables SQLAlchemy's inspector lists.
+tables and columns SQLAlchemy's inspector reflects.
 Connection settings come from the PG* environment variables.
 """
 
@@ -62,7 +62,11 @@ def main():
         query={"sslmode": "disable"})
     engine = sqlalchemy.create_engine(url)
     try:
-        out["inspector"] = sqlalchemy.inspect(engine).get_table_names(schema="clinical")
+        inspector = sqlalchemy.inspect(engine)
+        out["inspector"] = {
+            "tables": inspector.get_table_names(schema="clinical"),
+            "columns": [c["name"] for c in inspector.get_columns("subjects", schema="clinical")],
+        }
     except Exception as e:  # report, do not crash: the Go test compares
         out["inspector"] = {"error": type(e).__name__, "message": str(e)}
     finally:
