@@ -61,8 +61,20 @@ func (s *Session) audited(st pgwire.Statement, text string, start time.Time) pgw
 	if c, ok := st.(*commandStatement); ok && c.tag == "" {
 		return st // an empty statement (only comments)
 	}
-	return &auditedStatement{Statement: st, s: s, text: text, prepared: start}
+	a := &auditedStatement{Statement: st, s: s, text: text, prepared: start}
+	if c, ok := st.(pgwire.CopyOut); ok {
+		return &auditedCopy{auditedStatement: a, format: c.CopyFormat()}
+	}
+	return a
 }
+
+// auditedCopy keeps a COPY statement recognisable as one (pgwire.CopyOut).
+type auditedCopy struct {
+	*auditedStatement
+	format pgwire.CopyFormat
+}
+
+func (a *auditedCopy) CopyFormat() pgwire.CopyFormat { return a.format }
 
 // auditError records a statement that failed before it produced a result.
 func (s *Session) auditError(text string, start time.Time, tables []tableAccess, err error) {

@@ -8,8 +8,9 @@ import (
 // token is a lexical token of PostgreSQL-flavoured SQL, enough to split
 // statements and classify them; the real analysis is DuckDB's parser.
 type token struct {
-	kind byte // 'w' word, 's' string literal, 'i' quoted identifier, 'p' punctuation, 'n' number, '$' parameter
-	text string
+	kind     byte // 'w' word, 's' string literal, 'i' quoted identifier, 'p' punctuation, 'n' number, '$' parameter
+	text     string
+	pos, end int // byte offsets of the token in the input
 }
 
 // lex tokenizes sql. Unterminated quotes and comments end at the end of the
@@ -17,8 +18,11 @@ type token struct {
 func lex(sql string) []token {
 	var toks []token
 	i, n := 0, len(sql)
+	start := 0
+	add := func(kind byte, text string, end int) { toks = append(toks, token{kind, text, start, end}) }
 	for i < n {
 		c := sql[i]
+		start = i
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			i++
@@ -43,7 +47,6 @@ func lex(sql string) []token {
 				}
 			}
 		case c == '\'' || ((c == 'E' || c == 'e') && i+1 < n && sql[i+1] == '\''):
-			start := i
 			escapes := c != '\''
 			if escapes {
 				i++
@@ -68,8 +71,7 @@ func lex(sql string) []token {
 				b.WriteByte(sql[i])
 				i++
 			}
-			_ = start
-			toks = append(toks, token{'s', b.String()})
+			add('s', b.String(), i)
 		case c == '"':
 			i++
 			var b strings.Builder
@@ -86,7 +88,7 @@ func lex(sql string) []token {
 				b.WriteByte(sql[i])
 				i++
 			}
-			toks = append(toks, token{'i', b.String()})
+			add('i', b.String(), i)
 		case c == '$':
 			// $n parameter or $tag$ dollar-quoted string.
 			j := i + 1
@@ -97,32 +99,32 @@ func lex(sql string) []token {
 				tag := sql[i : j+1]
 				end := strings.Index(sql[j+1:], tag)
 				if end < 0 {
-					toks = append(toks, token{'s', sql[j+1:]})
+					add('s', sql[j+1:], n)
 					i = n
 				} else {
-					toks = append(toks, token{'s', sql[j+1 : j+1+end]})
 					i = j + 1 + end + len(tag)
+					add('s', sql[j+1:j+1+end], i)
 				}
 				continue
 			}
-			toks = append(toks, token{'$', sql[i:j]})
+			add('$', sql[i:j], j)
 			i = j
 		case c == '_' || unicode.IsLetter(rune(c)) || c >= 0x80:
 			j := i
 			for j < n && (sql[j] == '_' || sql[j] == '$' || isAlnum(sql[j]) || sql[j] >= 0x80) {
 				j++
 			}
-			toks = append(toks, token{'w', sql[i:j]})
+			add('w', sql[i:j], j)
 			i = j
 		case c >= '0' && c <= '9' || (c == '.' && i+1 < n && sql[i+1] >= '0' && sql[i+1] <= '9'):
 			j := i
 			for j < n && (isAlnum(sql[j]) || sql[j] == '.') {
 				j++
 			}
-			toks = append(toks, token{'n', sql[i:j]})
+			add('n', sql[i:j], j)
 			i = j
 		default:
-			toks = append(toks, token{'p', string(c)})
+			add('p', string(c), i+1)
 			i++
 		}
 	}

@@ -184,7 +184,9 @@ func (s *Session) prepare(ctx context.Context, text string, paramOIDs []uint32) 
 		return &commandStatement{tag: strings.ToUpper(kw[0])}, nil
 	case "explain", "summarize", "describe":
 		return nil, sqlstate.New(sqlstate.InsufficientPrivilege, "%s is not available in floe", strings.ToUpper(kw[0]))
-	case "copy", "export", "import", "attach", "detach", "install", "load", "pragma", "checkpoint",
+	case "copy":
+		return s.prepareCopy(ctx, text, toks, paramOIDs)
+	case "export", "import", "attach", "detach", "install", "load", "pragma", "checkpoint",
 		"force", "call", "use", "vacuum", "analyze":
 		return nil, sqlstate.New(sqlstate.InsufficientPrivilege, "permission denied: %s is not allowed", strings.ToUpper(kw[0]))
 	case "create", "drop", "alter", "insert", "update", "delete", "merge", "truncate", "grant", "revoke",

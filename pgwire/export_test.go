@@ -1,6 +1,12 @@
 package pgwire
 
-import "io"
+import (
+	"bytes"
+	"context"
+	"io"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
 
 // Test hooks for package pgwire_test.
 
@@ -50,3 +56,44 @@ func ParseSCRAMClientFinal(msg string) error {
 	_, err := parseSCRAMClientFinal(msg)
 	return err
 }
+
+// CopyData runs rows through COPY TO STDOUT's encoder in format f and
+// returns the concatenated CopyData payloads (what a client writes out).
+func CopyData(rows [][]any, cols []Column, f CopyFormat) ([]byte, error) {
+	var out bytes.Buffer
+	c := &conn{}
+	c.w = writer{w: &out, flushAt: defaultFlushBytes}
+	if _, err := c.sendCopyOut(context.Background(), &sliceResult{rows: rows}, cols, f); err != nil {
+		return nil, err
+	}
+	if err := c.w.flush(); err != nil {
+		return nil, err
+	}
+	fe := pgproto3.NewFrontend(&out, io.Discard)
+	var data []byte
+	for {
+		m, err := fe.Receive()
+		if err != nil {
+			return nil, err
+		}
+		switch m := m.(type) {
+		case *pgproto3.CopyData:
+			data = append(data, m.Data...)
+		case *pgproto3.CopyDone:
+			return data, nil
+		}
+	}
+}
+
+type sliceResult struct{ rows [][]any }
+
+func (r *sliceResult) Next(context.Context) ([]any, error) {
+	if len(r.rows) == 0 {
+		return nil, io.EOF
+	}
+	row := r.rows[0]
+	r.rows = r.rows[1:]
+	return row, nil
+}
+func (r *sliceResult) Tag(n int64) string { return "COPY" }
+func (r *sliceResult) Close() error       { return nil }

@@ -148,6 +148,14 @@ func (s *fakeSession) Prepare(ctx context.Context, sql string, paramOIDs []uint3
 	}
 	sql = strings.TrimSuffix(sql, ";")
 	word, arg, _ := strings.Cut(sql, " ")
+	if copyKind, ok := strings.CutPrefix(strings.ToUpper(word), "COPY"); ok && copyKind != "" {
+		// COPYNARROW n, COPYFAILMID n: NARROW and FAILMID sent as COPY CSV.
+		st, err := s.Prepare(ctx, copyKind+" "+arg, paramOIDs)
+		if err != nil {
+			return nil, err
+		}
+		return &fakeCopy{st.(*fakeStatement)}, nil
+	}
 	st := &fakeStatement{s: s, sql: sql, kind: strings.ToUpper(word)}
 	switch st.kind {
 	case "ROWS", "NARROW", "FAILMID", "SLEEP":
@@ -505,4 +513,11 @@ func allTypesRow(i int) []any {
 		[]any{"a", "", "NULL", `with "quote"`, `back\slash`, "sp ace", nil, "{}"},
 		nil,
 	}
+}
+
+// fakeCopy sends its statement's rows as COPY ... TO STDOUT (FORMAT csv).
+type fakeCopy struct{ *fakeStatement }
+
+func (*fakeCopy) CopyFormat() pgwire.CopyFormat {
+	return pgwire.CopyFormat{CSV: true, Header: true, Delimiter: ',', Null: ""}
 }

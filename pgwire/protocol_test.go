@@ -50,6 +50,10 @@ func describeMsg(m pgproto3.BackendMessage) string {
 		return fmt.Sprintf("ParameterDescription %v", m.ParameterOIDs)
 	case *pgproto3.NoticeResponse:
 		return "Notice " + m.Code + " " + m.Message
+	case *pgproto3.CopyData:
+		return "CopyData " + strings.TrimSuffix(string(m.Data), "\n")
+	case *pgproto3.CopyOutResponse:
+		return fmt.Sprintf("CopyOutResponse %d %v", m.OverallFormat, m.ColumnFormatCodes)
 	}
 	return strings.TrimPrefix(reflect.TypeOf(m).String(), "*pgproto3.")
 }
@@ -479,4 +483,33 @@ func TestMaxConnections(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// COPY ... TO STDOUT over both protocols: CopyOutResponse, a CopyData per
+// line, CopyDone, "COPY n"; Describe answers NoData; a row limit on
+// Execute does not split it; an error midway ends it with the error.
+func TestCopyOut(t *testing.T) {
+	ts := MustStartServer(t, pgwire.Config{})
+	hc := ts.MustHijack(t)
+	f := hc.Frontend
+	sendAll(t, f,
+		&pgproto3.Query{String: "COPYNARROW 2"},
+		&pgproto3.Parse{Name: "c", Query: "COPYNARROW 3"},
+		&pgproto3.Describe{ObjectType: 'S', Name: "c"},
+		&pgproto3.Bind{PreparedStatement: "c"},
+		&pgproto3.Describe{ObjectType: 'P'},
+		&pgproto3.Execute{MaxRows: 1},
+		&pgproto3.Sync{},
+		&pgproto3.Query{String: "COPYFAILMID 1"},
+	)
+	got := readUntilReady(t, f, 3)
+	expectMessages(t, got, []string{
+		"CopyOutResponse 0 [0 0 0]", "CopyData id,label,half", "CopyData 0,some text value,0", "CopyData 1,some text value,0.5",
+		"CopyDone", "CommandComplete SELECT 2", "ReadyForQuery I",
+		"ParseComplete", "ParameterDescription []", "NoData", "BindComplete", "NoData",
+		"CopyOutResponse 0 [0 0 0]", "CopyData id,label,half", "CopyData 0,some text value,0", "CopyData 1,some text value,0.5",
+		"CopyData 2,some text value,1", "CopyDone", "CommandComplete SELECT 3", "ReadyForQuery I",
+		"CopyOutResponse 0 [0 0 0]", "CopyData id,label,half", "CopyData 0,some text value,0",
+		"Error ERROR 22012 division by zero", "ReadyForQuery I",
+	})
 }

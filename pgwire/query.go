@@ -213,10 +213,15 @@ func (c *conn) runSimple(sql string) bool {
 	}
 	defer c.closeQuietly("result", res.Close)
 	cols := st.Columns()
-	if cols != nil {
-		c.w.send(rowDescription(cols, nil))
+	var n int64
+	if cp, ok := st.(CopyOut); ok {
+		n, err = c.sendCopyOut(ctx, res, cols, cp.CopyFormat())
+	} else {
+		if cols != nil {
+			c.w.send(rowDescription(cols, nil))
+		}
+		n, _, err = c.sendRows(ctx, res, cols, nil, 0)
 	}
-	n, _, err := c.sendRows(ctx, res, cols, nil, 0)
 	c.sendNotices(res)
 	if err != nil {
 		c.sendError(ctx, err)
@@ -432,7 +437,7 @@ func (c *conn) describe(m *pgproto3.Describe) {
 			return
 		}
 		c.w.send(&pgproto3.ParameterDescription{ParameterOIDs: s.paramOIDs})
-		if s.cols == nil {
+		if _, copyOut := s.st.(CopyOut); s.cols == nil || copyOut {
 			c.w.send(&pgproto3.NoData{})
 		} else {
 			c.w.send(rowDescription(s.cols, nil))
@@ -444,7 +449,7 @@ func (c *conn) describe(m *pgproto3.Describe) {
 		c.extError(nil, portalMissing(m.Name))
 		return
 	}
-	if p.stmt.cols == nil {
+	if _, copyOut := p.stmt.st.(CopyOut); p.stmt.cols == nil || copyOut {
 		c.w.send(&pgproto3.NoData{})
 	} else {
 		c.w.send(rowDescription(p.stmt.cols, p.formats))
@@ -482,7 +487,16 @@ func (c *conn) execute(m *pgproto3.Execute) {
 		c.setActive(p.cancel)
 	}
 	defer c.setActive(nil)
-	n, end, err := c.sendRows(p.ctx, p.result, p.stmt.cols, p.formats, int64(m.MaxRows))
+	var n int64
+	var end bool
+	var err error
+	if cp, ok := p.stmt.st.(CopyOut); ok {
+		// COPY sends everything at once; row limits do not apply.
+		n, err = c.sendCopyOut(p.ctx, p.result, p.stmt.cols, cp.CopyFormat())
+		end = err == nil
+	} else {
+		n, end, err = c.sendRows(p.ctx, p.result, p.stmt.cols, p.formats, int64(m.MaxRows))
+	}
 	c.sendNotices(p.result)
 	if err != nil {
 		c.extError(p.ctx, err)

@@ -90,6 +90,25 @@ type Statement interface {
 	Close() error
 }
 
+// CopyOut is implemented by a Statement whose rows are sent as the data of
+// COPY ... TO STDOUT (CopyOutResponse, CopyData per row, CopyDone) instead
+// of DataRows; Columns still describes the rows, Describe answers NoData,
+// and row limits of Execute do not apply.
+type CopyOut interface {
+	CopyFormat() CopyFormat
+}
+
+// CopyFormat is how COPY TO STDOUT renders rows: PostgreSQL's text format
+// (tab-delimited, backslash escapes, NULL as \N) or CSV (comma-delimited,
+// quoted where needed, NULL as an empty unquoted field), each value in its
+// text form.
+type CopyFormat struct {
+	CSV       bool
+	Header    bool   // a first line with the column names
+	Delimiter byte   // between fields
+	Null      string // how NULL is written
+}
+
 // Result streams the rows of one execution.
 type Result interface {
 	// Next returns the next row, or (nil, io.EOF) after the last one. The

@@ -197,11 +197,17 @@ func MustTool(tb testing.TB, name string) string {
 // minutes at most.
 func (f *Floe) Command(tb testing.TB, name string, args ...string) *exec.Cmd {
 	tb.Helper()
+	return f.CommandAs(tb, f.User, f.Password, name, args...)
+}
+
+// CommandAs is Command for another user.
+func (f *Floe) CommandAs(tb testing.TB, user, password, name string, args ...string) *exec.Cmd {
+	tb.Helper()
 	ctx := testContext(tb, 2*time.Minute)
 	cmd := exec.CommandContext(ctx, MustTool(tb, name), args...)
 	cmd.Env = append(libpqFreeEnv(),
-		"PGHOST="+f.PGHost(), "PGPORT="+f.PGPort(), "PGUSER="+f.User,
-		"PGPASSWORD="+f.Password, "PGDATABASE="+Database, "PGSSLMODE=disable",
+		"PGHOST="+f.PGHost(), "PGPORT="+f.PGPort(), "PGUSER="+user,
+		"PGPASSWORD="+password, "PGDATABASE="+Database, "PGSSLMODE=disable",
 		"PGCONNECT_TIMEOUT=10", "PSQLRC=/dev/null", "PGTZ=UTC", "LC_ALL=C.UTF-8")
 	return cmd
 }
@@ -233,7 +239,13 @@ func (f *Floe) MustPsql(tb testing.TB, args ...string) string {
 // Psql runs psql -X -w -v ON_ERROR_STOP=1 with args against f.
 func (f *Floe) Psql(tb testing.TB, args ...string) (stdout, stderr string, err error) {
 	tb.Helper()
-	cmd := f.Command(tb, "psql", append([]string{"-X", "-w", "-v", "ON_ERROR_STOP=1"}, args...)...)
+	return f.PsqlAs(tb, f.User, f.Password, args...)
+}
+
+// PsqlAs is Psql for another user.
+func (f *Floe) PsqlAs(tb testing.TB, user, password string, args ...string) (stdout, stderr string, err error) {
+	tb.Helper()
+	cmd := f.CommandAs(tb, user, password, "psql", append([]string{"-X", "-w", "-v", "ON_ERROR_STOP=1"}, args...)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()

@@ -196,8 +196,7 @@ func TestDriversUnderPolicy(t *testing.T) {
 		}
 	})
 	t.Run("psycopg", func(t *testing.T) {
-		cmd := f.Command(t, "python3", filepath.Join("testdata", "python", "policy_check.py"))
-		cmd.Env = append(cmd.Env, "PGUSER=alice", "PGPASSWORD=alice-password")
+		cmd := f.CommandAs(t, "alice", "alice-password", "python3", filepath.Join("testdata", "python", "policy_check.py"))
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
