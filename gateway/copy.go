@@ -144,8 +144,8 @@ func copySource(text string, toks []token) (string, []token, error) {
 }
 
 // copyOptions reads the options after TO STDOUT, in either syntax:
-// WITH (FORMAT csv, HEADER, DELIMITER ',', NULL '') or the older
-// WITH CSV HEADER DELIMITER AS ',' NULL AS ''.
+// WITH (FORMAT csv, HEADER, DELIMITER ';', NULL 'n/a') or the older
+// WITH CSV HEADER DELIMITER AS ';' NULL AS 'n/a'.
 func copyOptions(toks []token) (pgwire.CopyFormat, error) {
 	type option struct{ name, value string }
 	var opts []option
