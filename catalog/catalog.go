@@ -217,9 +217,28 @@ func (c *Catalog) Committed(ns, name string, t *table.Table) *Table {
 	return tbl
 }
 
-// CreateTable creates ns.name with schema sc (and the namespace if needed).
-// If the table exists already it returns ErrTableExists.
-func (c *Catalog) CreateTable(ctx context.Context, ns, name string, sc *iceberg.Schema, props map[string]string) (*Table, error) {
+// CreateOption adjusts a table that CreateTable creates.
+type CreateOption func(*createConfig)
+
+type createConfig struct {
+	spec *iceberg.PartitionSpec
+}
+
+// WithPartitionSpec creates the table partitioned by spec, whose source ids
+// refer to the fields of the schema given to CreateTable (the catalog
+// assigns fresh ids to both).
+func WithPartitionSpec(spec *iceberg.PartitionSpec) CreateOption {
+	return func(c *createConfig) { c.spec = spec }
+}
+
+// CreateTable creates ns.name with schema sc (and the namespace if needed),
+// unpartitioned unless an option says otherwise. If the table exists
+// already it returns ErrTableExists.
+func (c *Catalog) CreateTable(ctx context.Context, ns, name string, sc *iceberg.Schema, props map[string]string, opts ...CreateOption) (*Table, error) {
+	var cfg createConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	id := table.Identifier{ns, name}
 	if err := c.ice.CreateNamespace(ctx, table.Identifier{ns}, nil); err != nil && !errors.Is(err, icecat.ErrNamespaceAlreadyExists) {
 		return nil, fmt.Errorf("create namespace %s: %w", ns, err)
@@ -228,7 +247,11 @@ func (c *Catalog) CreateTable(ctx context.Context, ns, name string, sc *iceberg.
 	for k, v := range props {
 		p[k] = v
 	}
-	t, err := c.ice.CreateTable(ctx, id, sc, icecat.WithProperties(p))
+	copts := []icecat.CreateTableOpt{icecat.WithProperties(p)}
+	if cfg.spec != nil {
+		copts = append(copts, icecat.WithPartitionSpec(cfg.spec))
+	}
+	t, err := c.ice.CreateTable(ctx, id, sc, copts...)
 	if err != nil {
 		if errors.Is(err, icecat.ErrTableAlreadyExists) {
 			return nil, fmt.Errorf("%w: %s.%s", ErrTableExists, ns, name)

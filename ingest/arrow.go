@@ -142,6 +142,23 @@ func (w *colWriter) put(v *value) error {
 			b.Append(v.int())
 			return nil
 		}
+	case *array.Int32Builder:
+		// The merge checked that every value fits (else it promoted the
+		// column to long).
+		if v.kind == kInt {
+			b.Append(int32(v.int()))
+			return nil
+		}
+	case *array.Float32Builder:
+		// The merge checked that float holds every value exactly.
+		switch v.kind {
+		case kInt:
+			b.Append(float32(v.int()))
+			return nil
+		case kFloat:
+			b.Append(float32(v.float()))
+			return nil
+		}
 	case *array.Float64Builder:
 		switch v.kind {
 		case kInt:

@@ -257,41 +257,41 @@ func (c *committer) attempt(ctx context.Context, batch []*pending, answered []bo
 		"floe.source":   "http",
 		"floe.requests": fmt.Sprint(len(kept)),
 	}
-	return appendRows(ctx, s.cat, s.log, ns, name, t, root, kept, props)
+	return appendRows(ctx, s.cat, s.log, ns, name, t, root, kept, props, nil)
 }
 
 // appendRows commits the records of kept to ns.name in one snapshot whose
-// summary carries props: it creates the table from root when t is nil,
-// otherwise adds the columns root adds to t's schema, then appends one Arrow
-// record batch. The commit requires t's current snapshot to still be the
-// branch head, so a concurrent writer makes it fail with an error for which
-// retriable is true. It returns the new snapshot id.
-func appendRows(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, t *catalog.Table, root *node, kept []*pending, props iceberg.Properties) (int64, error) {
+// summary carries props: it creates the table from root (laid out as lay
+// says) when t is nil, otherwise adds the columns root adds to t's schema,
+// promotes those it promotes and brings the partition spec and file size
+// properties in line with lay; then it appends the rows, which iceberg-go
+// writes to one or more files per partition. lay may be nil: the table
+// keeps its layout. The commit requires t's current snapshot to still be
+// the branch head, so a concurrent writer makes it fail with an error for
+// which retriable is true. It returns the new snapshot id.
+func appendRows(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, t *catalog.Table, root *node, kept []*pending, props iceberg.Properties, lay *layout) (int64, error) {
 	exists := t != nil
 	if !exists {
 		var err error
-		tprops := map[string]string{table.ParquetCompressionKey: "zstd"}
-		t, err = cat.CreateTable(ctx, ns, name, newSchema(root), tprops)
-		if errors.Is(err, catalog.ErrTableExists) {
-			return 0, errTableCreated // another writer won: reload and merge again
-		}
-		if err != nil {
+		if t, err = lay.createTable(ctx, cat, log, ns, name, newSchema(root)); err != nil {
 			return 0, err
 		}
-		log.Info("ingest: created table", "table", ns+"."+name)
 	}
 
 	txn := t.Iceberg().NewTransaction()
-	if adds := additions(root); exists && len(adds) > 0 {
+	if adds, proms := additions(root); exists && len(adds)+len(proms) > 0 {
 		us := txn.UpdateSchema(true, false)
 		for _, a := range adds {
 			us.AddColumn(a.path, a.typ, "", false, nil)
+		}
+		for _, p := range proms {
+			us.UpdateColumn(p.path, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: p.typ, Valid: true}})
 		}
 		if err := us.Commit(); err != nil {
 			return 0, fmt.Errorf("evolve schema: %w", err)
 		}
 	}
-	staged, err := txn.StagedTable()
+	staged, err := lay.apply(txn, log, ns+"."+name)
 	if err != nil {
 		return 0, err
 	}
@@ -300,12 +300,28 @@ func appendRows(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns,
 		return 0, err
 	}
 	defer rec.Release()
-	return appendBatch(ctx, cat, ns, name, txn, rec, props)
+	return appendSlices(ctx, cat, ns, name, txn, rec, props, sliceRows(rec, targetFileSize(staged)))
 }
 
 // appendBatch appends rec in txn and commits it.
 func appendBatch(ctx context.Context, cat *catalog.Catalog, ns, name string, txn *table.Transaction, rec arrow.RecordBatch, props iceberg.Properties) (int64, error) {
-	rdr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+	return appendSlices(ctx, cat, ns, name, txn, rec, props, rec.NumRows())
+}
+
+// appendSlices appends rec in txn, handing it to the writer in slices of at
+// most n rows (where it may roll to a new file), and commits.
+func appendSlices(ctx context.Context, cat *catalog.Catalog, ns, name string, txn *table.Transaction, rec arrow.RecordBatch, props iceberg.Properties, n int64) (int64, error) {
+	var slices []arrow.RecordBatch
+	if rows := rec.NumRows(); n <= 0 || rows <= n {
+		slices = []arrow.RecordBatch{rec}
+	} else {
+		for lo := int64(0); lo < rows; lo += n {
+			s := rec.NewSlice(lo, min(lo+n, rows))
+			defer s.Release()
+			slices = append(slices, s)
+		}
+	}
+	rdr, err := array.NewRecordReader(rec.Schema(), slices)
 	if err != nil {
 		return 0, err
 	}

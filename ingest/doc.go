@@ -6,7 +6,8 @@
 // records to Arrow and committing them as Parquet data files in one Iceberg
 // snapshot per group commit.
 //
-// Imports: catalog, sqlstate, iceberg-go, arrow-go, franz-go and the standard library.
+// Imports: catalog, sqlstate, iceberg-go, arrow-go, franz-go, hamba/avro,
+// aws-sdk-go-v2/config (MSK IAM credentials) and the standard library.
 // It must not import gateway, pgwire or authz; authentication happens in a
 // middleware before Handler, which only receives the principal's name.
 //
@@ -50,7 +51,44 @@
 // that table's own offsets map; where it reaches into a batch, the offsets
 // it holds are read back and not written again, so a crash between the two
 // commits loses and duplicates nothing. Group offsets are committed to Kafka
-// after the Iceberg commit, for lag tools only.
+// after the Iceberg commit, for lag tools only. On top of the offsets check,
+// a partition commits only at the group generation at which this process
+// last learned it owns it (kafka_fence.go): during a rebalance its records
+// wait for the outcome.
+//
+// Around it: kafka_auth.go turns TLS and SASL settings into client options
+// (AWS_MSK_IAM with the AWS SDK's default credential chain) and fails Run
+// at once when the brokers refuse the credentials; kafka_route.go maps
+// topics to streams (a stream's TopicRegex matches topics created later
+// too; offsets are kept per topic-partition); kafka_pause.go pauses and
+// resumes a stream on cmd/floe's request (its principal lost floe:Insert):
+// a paused stream drops its buffer, commits nothing and, on resume, seeks
+// to the table's offsets.
+//
+// # Table layout
+//
+// partition.go parses a stream's partition_by (Iceberg transforms);
+// layout.go applies it and target_file_size. A table floe creates gets the
+// spec; an existing one with another spec evolves to it in the commit that
+// appends (Iceberg partition evolution), as do the file size properties.
+// iceberg-go's Append fans the rows out to one rolling writer per partition;
+// floe hands it the batch in slices, since a writer rolls to a new file only
+// between two. A spec that cannot apply to an existing column is errLayout,
+// which pauses the stream; a record that would create a partition column of
+// the wrong type is dead-lettered alone. schema_evolution: false merges with
+// mergeFixed, which reports what merge would change as a record error.
+//
+// # Avro
+//
+// A stream with format avro reads the Confluent wire format (magic byte 0,
+// a 4-byte schema id, Avro binary). registry.go fetches writer schemas by id
+// from a Confluent-compatible schema registry and caches them; an unknown id
+// (404) dead-letters the record, an unreachable registry stalls the
+// partition (kafka_avro.go: it seeks back and waits, nothing is
+// dead-lettered or lost). avro.go checks each record against its writer
+// schema as it is consumed and later writes it straight into Arrow columns;
+// avrotable.go merges each writer schema into the table schema once per
+// batch, with the same evolution rules as JSON.
 //
 // # Status and metrics
 //

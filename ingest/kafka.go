@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,25 +49,55 @@ type KafkaConfig struct {
 	SessionTimeout time.Duration
 	// MaxRecordBytes: larger values go to the dead-letter table (default 1 MiB).
 	MaxRecordBytes int
+	// TLS and SASL, when set, secure the connections to the brokers
+	// (kafka_auth.go).
+	TLS  *KafkaTLS
+	SASL *KafkaSASL
+	// MetadataMaxAge bounds how old the client's metadata may get, and so
+	// how soon a new topic matching a TopicRegex is consumed (default:
+	// franz-go's, 5m).
+	MetadataMaxAge time.Duration
 	Streams        []KafkaStream
 	Logger         *slog.Logger
 	// Registerer receives the floe_kafka_* metrics (nil: not exported).
 	Registerer prometheus.Registerer
 }
 
-// KafkaStream maps one topic to one table.
+// KafkaStream maps one topic, or every topic matching a regular
+// expression, to one table.
 type KafkaStream struct {
-	Topic     string
-	Namespace string
-	Table     string
-	// Format of the record values; only "json" (the default) for now.
+	Topic string
+	// TopicRegex, instead of Topic, consumes every topic it matches (Go
+	// syntax, unanchored unless it says ^...$), those created later
+	// included. A topic named by a stream's Topic goes to that stream; one
+	// matching several regexes goes to the first such stream.
+	TopicRegex string
+	Namespace  string
+	Table      string
+	// Format of the record values: "json" (the default) or "avro" (the
+	// Confluent wire format, writer schemas from Registry; avro.go).
 	Format string
+	// Registry is the schema registry of an avro stream.
+	Registry RegistryConfig
 	// CommitInterval is the least time between two commits to the table
 	// (default 1s).
 	CommitInterval time.Duration
 	// StartFrom is where a partition the table holds no offset for starts:
 	// "earliest" (default) or "latest".
 	StartFrom string
+	// PartitionBy is the table's partition spec, as Iceberg transforms
+	// (ParsePartitionBy): a table floe creates gets it, an existing table
+	// with another spec evolves to it. Empty: the table keeps its spec.
+	PartitionBy []string
+	// TargetFileSize is the size in bytes at which the data files of a
+	// commit are rolled (the table property write.target-file-size-bytes;
+	// 0: the table keeps its own, by default 512 MiB).
+	TargetFileSize int64
+	// FixedSchema turns schema evolution off: records with fields the
+	// table lacks, or values that would promote a column, go to the
+	// dead-letter table. A table floe creates still takes its schema from
+	// the first batch.
+	FixedSchema bool
 }
 
 // Kafka consumes topics in a consumer group and commits their records to
@@ -76,6 +107,9 @@ type Kafka struct {
 	cfg KafkaConfig
 	log *slog.Logger
 
+	// streams in configuration order; byTopic routes each topic seen to its
+	// stream (nil: no stream consumes it), filled by route.
+	streams []*kstream
 	byTopic map[string]*kstream
 
 	// mu guards the partition states and buffers. The poll loop holds it
@@ -87,6 +121,17 @@ type Kafka struct {
 
 	rows, rejected, commits, fenced atomic.Int64
 
+	// generation returns the group generation this process is in now
+	// (kafka_fence.go); revoking is set while the revoked callback commits.
+	generation func() int32
+	revoking   bool
+
+	// want is the pause state asked for, per table and cause (none: run);
+	// the poll loop applies it (kafka_pause.go). Guarded by wantMu.
+	wantMu sync.Mutex
+	want   map[string]map[string]string
+	paused *prometheus.GaugeVec
+
 	// stats is what Status and the metrics report; its own lock, so that
 	// a status query never waits for a commit.
 	stats *stats
@@ -94,10 +139,24 @@ type Kafka struct {
 
 // kstream is the state of one stream: its partitions owned by this process.
 type kstream struct {
-	cfg   KafkaStream
-	parts map[int32]*kpart
-	last  time.Time // start of the last commit
-	n     int       // buffered records
+	cfg    KafkaStream
+	re     *regexp.Regexp // of cfg.TopicRegex; nil for a single topic
+	topics map[string]bool
+	parts  map[tp]*kpart
+	last   time.Time // start of the last commit
+	n      int       // buffered records
+	// paused is why the stream does not commit ("": it runs).
+	paused string
+	// layout is the table layout of cfg (partition spec, file size).
+	layout *layout
+	// reg is where an avro stream's writer schemas come from (avro.go).
+	reg *registry
+}
+
+// tp names a topic-partition.
+type tp struct {
+	topic     string
+	partition int32
 }
 
 // kpart is one owned partition.
@@ -110,6 +169,13 @@ type kpart struct {
 	// next is the offset after the last record taken (-1: none taken yet).
 	next int64
 	recs []krec
+	// gen is the group generation at which this process last learned it
+	// owns the partition (assignment, or a rebalance that kept it).
+	gen int32
+	// stalled: a record could not be decoded yet (the schema registry is
+	// unreachable); the partition takes nothing more this poll and then
+	// seeks back to next (reseekStalled).
+	stalled bool
 }
 
 // krec is one consumed record, decoded.
@@ -118,7 +184,8 @@ type krec struct {
 	offset     int64
 	ts         time.Time
 	v          value
-	bad        string // why the record cannot be written; "" if it may be
+	avro       *writerSchema // format avro: the record's writer schema
+	bad        string        // why the record cannot be written; "" if it may be
 }
 
 // NewKafka returns a Kafka source writing through cat. It does no I/O;
@@ -139,7 +206,10 @@ func NewKafka(cat *catalog.Catalog, cfg KafkaConfig) (*Kafka, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	k := &Kafka{cat: cat, cfg: cfg, log: cfg.Logger, byTopic: map[string]*kstream{}}
+	k := &Kafka{cat: cat, cfg: cfg, log: cfg.Logger, byTopic: map[string]*kstream{}, want: map[string]map[string]string{}}
+	k.generation = k.clientGeneration
+	topics := map[string]bool{}
+	registries := registrySet{} // streams with the same registry share its schema cache
 	for i, s := range cfg.Streams {
 		if s.Format == "" {
 			s.Format = "json"
@@ -150,26 +220,50 @@ func NewKafka(cat *catalog.Catalog, cfg KafkaConfig) (*Kafka, error) {
 		if s.StartFrom == "" {
 			s.StartFrom = "earliest"
 		}
+		ks := &kstream{cfg: s, topics: map[string]bool{}, parts: map[tp]*kpart{}}
+		if s.Format == "avro" {
+			ks.reg = registries.get(s.Registry)
+		}
 		switch {
-		case s.Topic == "":
-			return nil, fmt.Errorf("kafka: stream %d: no topic", i)
-		case s.Format != "json":
-			return nil, fmt.Errorf("kafka: stream %d: format %q is not supported (json)", i, s.Format)
+		case s.Topic == "" && s.TopicRegex == "":
+			return nil, fmt.Errorf("kafka: stream %d: no topic or topic_regex", i)
+		case s.Topic != "" && s.TopicRegex != "":
+			return nil, fmt.Errorf("kafka: stream %d: topic and topic_regex are exclusive", i)
+		case s.Format != "json" && s.Format != "avro":
+			return nil, fmt.Errorf("kafka: stream %d: format %q is not supported (json, avro)", i, s.Format)
+		case s.Format == "avro" && s.Registry.URL == "":
+			return nil, fmt.Errorf("kafka: stream %d: format avro needs a schema registry URL", i)
 		case s.StartFrom != "earliest" && s.StartFrom != "latest":
 			return nil, fmt.Errorf("kafka: stream %d: start_from %q is not earliest or latest", i, s.StartFrom)
-		case k.byTopic[s.Topic] != nil:
+		case s.Topic != "" && topics[s.Topic]:
 			return nil, fmt.Errorf("kafka: stream %d: topic %q is consumed by another stream", i, s.Topic)
 		}
+		if s.TopicRegex != "" {
+			re, err := regexp.Compile(s.TopicRegex)
+			if err != nil {
+				return nil, fmt.Errorf("kafka: stream %d: topic_regex: %w", i, err)
+			}
+			ks.re = re
+		}
+		topics[s.Topic] = true
 		if err := validName("namespace", s.Namespace); err != nil {
 			return nil, fmt.Errorf("kafka: stream %d: %w", i, err)
 		}
 		if err := validName("table", s.Table); err != nil {
 			return nil, fmt.Errorf("kafka: stream %d: %w", i, err)
 		}
-		k.byTopic[s.Topic] = &kstream{cfg: s, parts: map[int32]*kpart{}}
+		var err error
+		if ks.layout, err = newLayout(s); err != nil {
+			return nil, fmt.Errorf("kafka: stream %d: %w", i, err)
+		}
+		k.streams = append(k.streams, ks)
 	}
 	k.stats = newStats("floe_kafka", "Kafka")
-	if err := register(cfg.Registerer, newCollector(k.stats, "floe_kafka", true)); err != nil {
+	k.paused = newPausedGauge()
+	for _, s := range k.streams {
+		k.paused.WithLabelValues(s.cfg.Namespace + "." + s.cfg.Table).Set(0)
+	}
+	if err := register(cfg.Registerer, newCollector(k.stats, "floe_kafka", true), k.paused); err != nil {
 		return nil, fmt.Errorf("kafka: metrics: %w", err)
 	}
 	return k, nil
@@ -192,10 +286,7 @@ func (k *Kafka) Status() []StreamStatus { return k.stats.snapshot(true) }
 // Run consumes until ctx ends, then commits what is buffered (within 30s)
 // and leaves the group. It returns nil after a clean stop.
 func (k *Kafka) Run(ctx context.Context) error {
-	topics := make([]string, 0, len(k.byTopic))
-	for t := range k.byTopic {
-		topics = append(topics, t)
-	}
+	topics, regex := k.subscription()
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(k.cfg.Brokers...),
 		kgo.ConsumerGroup(k.cfg.Group),
@@ -204,7 +295,7 @@ func (k *Kafka) Run(ctx context.Context) error {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(200 * time.Millisecond),
-		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {}),
+		kgo.OnPartitionsAssigned(k.assigned),
 		kgo.AdjustFetchOffsetsFn(k.adjust),
 		kgo.OnPartitionsRevoked(k.revoked),
 		kgo.OnPartitionsLost(k.lost),
@@ -215,11 +306,27 @@ func (k *Kafka) Run(ctx context.Context) error {
 	if k.cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(k.cfg.SessionTimeout))
 	}
-	cl, err := kgo.NewClient(opts...)
+	if regex {
+		opts = append(opts, kgo.ConsumeRegex())
+	}
+	if k.cfg.MetadataMaxAge > 0 {
+		opts = append(opts, kgo.MetadataMaxAge(k.cfg.MetadataMaxAge), kgo.MetadataMinAge(min(k.cfg.MetadataMaxAge, 100*time.Millisecond)))
+	}
+	conn, err := k.cfg.connOpts(ctx)
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
+	cl, err := kgo.NewClient(append(opts, conn...)...)
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	if err := k.checkAuth(ctx, cl); err != nil {
+		cl.Close()
+		return err
+	}
+	k.mu.Lock()
 	k.client = cl
+	k.mu.Unlock()
 	k.log.Info("kafka: consuming", "brokers", strings.Join(k.cfg.Brokers, ","), "group", k.cfg.Group, "topics", strings.Join(topics, ","))
 
 	for ctx.Err() == nil {
@@ -236,10 +343,15 @@ func (k *Kafka) Run(ctx context.Context) error {
 		})
 		k.mu.Lock()
 		fs.EachRecord(k.take)
+		stalled := k.reseekStalled()
+		k.applyPauses(ctx)
 		k.commitDue(ctx, false)
 		k.observe(fs)
 		k.mu.Unlock()
 		cl.AllowRebalance()
+		if stalled {
+			_ = sleep(ctx, stallWait) // the registry is down: do not spin on refetches
+		}
 	}
 
 	// Commit what is buffered, then leave the group.
@@ -258,8 +370,8 @@ func (k *Kafka) pollWait() time.Duration {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	wait := time.Second
-	for _, s := range k.byTopic {
-		if s.n > 0 {
+	for _, s := range k.streams {
+		if s.n > 0 && s.paused == "" {
 			wait = min(wait, time.Until(s.last.Add(s.cfg.CommitInterval)))
 		}
 	}
@@ -270,18 +382,25 @@ func (k *Kafka) pollWait() time.Duration {
 // owned, and records before the partition's position (fetched before a
 // seek), are ignored.
 func (k *Kafka) take(r *kgo.Record) {
-	s := k.byTopic[r.Topic]
+	s := k.route(r.Topic)
 	if s == nil {
 		return
 	}
-	p := s.parts[r.Partition]
-	if p == nil || (p.next >= 0 && r.Offset < p.next) {
+	if s.paused != "" {
+		return // dropped: on resume the stream seeks to the table's offsets
+	}
+	p := s.parts[tp{r.Topic, r.Partition}]
+	if p == nil || p.stalled || (p.next >= 0 && r.Offset < p.next) {
 		return
 	}
 	kr := krec{key: r.Key, value: r.Value, offset: r.Offset, ts: r.Timestamp}
 	switch {
 	case len(r.Value) > k.cfg.MaxRecordBytes:
 		kr.bad = fmt.Sprintf("record value of %d bytes is over the limit of %d", len(r.Value), k.cfg.MaxRecordBytes)
+	case s.reg != nil:
+		if !k.decodeAvro(s, p, &kr) {
+			return // the registry cannot be asked now: the partition waits (stall)
+		}
 	default:
 		v, msg := k.ps.parseRecord(string(r.Value))
 		switch {
@@ -306,8 +425,8 @@ func (k *Kafka) take(r *kgo.Record) {
 // commitDue commits the streams whose interval has passed (all with
 // buffered records when force). Called with k.mu held.
 func (k *Kafka) commitDue(ctx context.Context, force bool) {
-	for _, s := range k.byTopic {
-		if s.n > 0 && (force || !time.Now().Before(s.last.Add(s.cfg.CommitInterval))) {
+	for _, s := range k.streams {
+		if s.n > 0 && s.paused == "" && (force || !time.Now().Before(s.last.Add(s.cfg.CommitInterval))) {
 			k.commitStream(ctx, s, true)
 		}
 	}
@@ -326,6 +445,10 @@ func (k *Kafka) commitStream(ctx context.Context, s *kstream, reseek bool) {
 	start := time.Now()
 	s.last = start
 	table := s.cfg.Namespace + "." + s.cfg.Table
+	batch := k.batch(s)
+	if len(batch) == 0 {
+		return
+	}
 	var res kafkaCommit
 	var err error
 	for attempt := range commitAttempts {
@@ -334,7 +457,7 @@ func (k *Kafka) commitStream(ctx context.Context, s *kstream, reseek bool) {
 				break
 			}
 		}
-		res, err = k.attempt(ctx, s)
+		res, err = k.attempt(ctx, s, batch)
 		if err == nil || !retriable(err) {
 			break
 		}
@@ -351,10 +474,7 @@ func (k *Kafka) commitStream(ctx context.Context, s *kstream, reseek bool) {
 		k.stats.commitSeconds.WithLabelValues(table).Observe(took.Seconds())
 		k.stats.commitFiles.WithLabelValues(table).Observe(float64(files))
 		k.stats.mu.Lock()
-		for _, p := range s.parts {
-			if len(p.recs) == 0 {
-				continue
-			}
+		for _, p := range batch {
 			var bytes, bad int64
 			for i := range p.recs {
 				bytes += int64(len(p.recs[i].key) + len(p.recs[i].value))
@@ -370,20 +490,17 @@ func (k *Kafka) commitStream(ctx context.Context, s *kstream, reseek bool) {
 			ps.oldest = time.Time{}
 		}
 		k.stats.mu.Unlock()
-		for _, p := range s.parts {
-			if len(p.recs) == 0 {
-				continue
-			}
+		for _, p := range batch {
 			if res.snapshot != 0 {
 				p.committed = p.next
 			}
+			s.n -= len(p.recs)
 			p.recs = nil
 			if group[p.topic] == nil {
 				group[p.topic] = map[int32]kgo.EpochOffset{}
 			}
 			group[p.topic][p.partition] = kgo.EpochOffset{Epoch: -1, Offset: p.next}
 		}
-		s.n = 0
 		k.rows.Add(int64(res.rows))
 		k.rejected.Add(int64(res.rejected))
 		k.commits.Add(1)
@@ -397,27 +514,36 @@ func (k *Kafka) commitStream(ctx context.Context, s *kstream, reseek bool) {
 		k.stats.commitSeconds.WithLabelValues(table).Observe(time.Since(start).Seconds())
 		k.log.Warn("kafka: dropped a batch whose partitions were committed by another process; seeking to the table's offsets", "table", table, "err", err)
 		k.dropAndSeek(ctx, s, reseek)
+	case errors.Is(err, errLayout):
+		// Retrying cannot help: pause the stream (its buffer is dropped,
+		// it resumes from the table's offsets) until the configuration
+		// is fixed and floe restarted.
+		k.log.Error("kafka: the stream's partition_by does not fit its table; pausing the stream", "table", table, "err", err)
+		k.Pause(table, PausePartitionBy, err.Error())
 	default:
 		k.log.Error("kafka: commit failed; will retry", "table", table, "err", err)
 	}
 }
 
 // dropAndSeek drops the buffered records of s and moves its partitions to
-// the table's offsets.
-func (k *Kafka) dropAndSeek(ctx context.Context, s *kstream, seek bool) {
+// the table's offsets (a table not created yet has none).
+func (k *Kafka) dropAndSeek(ctx context.Context, s *kstream, seek bool) error {
 	for _, p := range s.parts {
 		p.recs = nil
 	}
 	s.n = 0
+	offs := map[string]int64{}
 	t, err := k.cat.Reload(ctx, s.cfg.Namespace, s.cfg.Table)
-	if err != nil {
-		k.log.Error("kafka: reload after a fenced commit", "err", err)
-		return
-	}
-	offs, err := tableOffsets(t)
-	if err != nil {
-		k.log.Error("kafka: read offsets", "err", err)
-		return
+	switch {
+	case errors.Is(err, catalog.ErrNoSuchTable):
+	case err != nil:
+		k.log.Error("kafka: reload the table to seek to its offsets", "err", err)
+		return err
+	default:
+		if offs, err = tableOffsets(t); err != nil {
+			k.log.Error("kafka: read offsets", "err", err)
+			return err
+		}
 	}
 	set := map[string]map[int32]kgo.EpochOffset{}
 	for _, p := range s.parts {
@@ -439,6 +565,7 @@ func (k *Kafka) dropAndSeek(ctx context.Context, s *kstream, seek bool) {
 	if seek && k.client != nil {
 		k.client.SetOffsets(set)
 	}
+	return nil
 }
 
 // adjust replaces the group's committed offsets of newly assigned
@@ -446,8 +573,9 @@ func (k *Kafka) dropAndSeek(ctx context.Context, s *kstream, seek bool) {
 func (k *Kafka) adjust(ctx context.Context, assigned map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	gen := k.generation()
 	for topic, parts := range assigned {
-		s := k.byTopic[topic]
+		s := k.route(topic)
 		if s == nil {
 			continue
 		}
@@ -475,7 +603,7 @@ func (k *Kafka) adjust(ctx context.Context, assigned map[string]map[int32]kgo.Of
 			return nil, err
 		}
 		for p := range parts {
-			st := &kpart{topic: topic, partition: p, committed: -1, next: -1}
+			st := &kpart{topic: topic, partition: p, committed: -1, next: -1, gen: gen}
 			if n, ok := offs[offsetKey(topic, p)]; ok {
 				st.committed, st.next = n, n
 				parts[p] = kgo.NewOffset().At(n).WithEpoch(-1)
@@ -484,10 +612,13 @@ func (k *Kafka) adjust(ctx context.Context, assigned map[string]map[int32]kgo.Of
 			} else {
 				parts[p] = kgo.NewOffset().AtStart()
 			}
-			if old := s.parts[p]; old != nil {
+			if old := s.parts[tp{topic, p}]; old != nil {
 				s.n -= len(old.recs)
 			}
-			s.parts[p] = st
+			s.parts[tp{topic, p}] = st
+			if s.paused != "" {
+				k.pauseTopic(s, topic)
+			}
 			k.stats.mu.Lock()
 			ps := k.partStat(s.cfg.Namespace+"."+s.cfg.Table, st)
 			ps.owned, ps.st.CommittedOffset, ps.oldest = true, st.committed, time.Time{}
@@ -500,14 +631,19 @@ func (k *Kafka) adjust(ctx context.Context, assigned map[string]map[int32]kgo.Of
 
 // revoked commits what is buffered for the streams losing partitions, then
 // forgets the partitions.
+// Until the callback returns the partitions are still this process's,
+// whatever generation the group is at (the cooperative protocol gives them
+// to another member only after this member has revoked them).
 func (k *Kafka) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.revoking = true
 	for topic := range revoked {
-		if s := k.byTopic[topic]; s != nil && s.n > 0 {
+		if s := k.route(topic); s != nil && s.n > 0 && s.paused == "" {
 			k.commitStream(ctx, s, false)
 		}
 	}
+	k.revoking = false
 	k.forget(revoked)
 }
 
@@ -520,14 +656,14 @@ func (k *Kafka) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) 
 
 func (k *Kafka) forget(parts map[string][]int32) {
 	for topic, ps := range parts {
-		s := k.byTopic[topic]
+		s := k.route(topic)
 		if s == nil {
 			continue
 		}
 		for _, p := range ps {
-			if st := s.parts[p]; st != nil {
+			if st := s.parts[tp{topic, p}]; st != nil {
 				s.n -= len(st.recs)
-				delete(s.parts, p)
+				delete(s.parts, tp{topic, p})
 			}
 			k.stats.mu.Lock()
 			if ps := k.stats.m[offsetKey(topic, p)]; ps != nil {
@@ -558,11 +694,12 @@ func (k *Kafka) observe(fs kgo.Fetches) {
 			ps.logStart = fp.LogStartOffset
 		}
 	})
-	for _, s := range k.byTopic {
+	for _, s := range k.streams {
 		table := s.cfg.Namespace + "." + s.cfg.Table
 		for _, p := range s.parts {
 			ps := k.partStat(table, p)
 			ps.owned = true
+			ps.st.Paused = s.paused
 			ps.st.CommittedOffset = p.committed
 			ps.oldest = time.Time{}
 			if len(p.recs) > 0 {
@@ -624,7 +761,8 @@ type kafkaCommit struct {
 	snapshot       int64 // 0: no main-table commit (every record was rejected)
 }
 
-// attempt makes one try at committing the buffered records of s:
+// attempt makes one try at committing the buffered records of batch, the
+// partitions of s that may commit now:
 //
 //  1. load the table and check that its offsets for the batch's partitions
 //     are those the batch started from (else errFenced);
@@ -639,7 +777,7 @@ type kafkaCommit struct {
 //
 // Dead letters are idempotent by (topic, partition, offset), so a crash or a
 // conflict between 4 and 5 loses and duplicates nothing.
-func (k *Kafka) attempt(ctx context.Context, s *kstream) (kafkaCommit, error) {
+func (k *Kafka) attempt(ctx context.Context, s *kstream, batch []*kpart) (kafkaCommit, error) {
 	ns, name := s.cfg.Namespace, s.cfg.Table
 	var res kafkaCommit
 
@@ -654,10 +792,7 @@ func (k *Kafka) attempt(ctx context.Context, s *kstream) (kafkaCommit, error) {
 		}
 	}
 	var parts []*kpart
-	for _, p := range s.parts {
-		if len(p.recs) == 0 {
-			continue
-		}
+	for _, p := range batch {
 		have, ok := offs[offsetKey(p.topic, p.partition)]
 		if !ok {
 			have = -1
@@ -696,7 +831,14 @@ func (k *Kafka) attempt(ctx context.Context, s *kstream) (kafkaCommit, error) {
 			}
 		}
 	}
-	root, good, rejects := mergeRecords(root, good)
+	if s.reg != nil {
+		return k.attemptAvro(ctx, s, t, offs, dl, parts, good, bad)
+	}
+	fixed := s.cfg.FixedSchema && t != nil
+	if !fixed {
+		s.layout.seedColumns(root)
+	}
+	root, good, rejects := mergeRecords(root, good, s.layout.merge(fixed))
 	bad = append(bad, rejects...)
 
 	if len(bad) > 0 {
@@ -722,7 +864,7 @@ func (k *Kafka) attempt(ctx context.Context, s *kstream) (kafkaCommit, error) {
 		"floe.source":   "kafka",
 		OffsetsProperty: encodeOffsets(offs),
 	}
-	snap, err := appendRows(ctx, k.cat, k.log, ns, name, t, root, []*pending{{records: recs}}, props)
+	snap, err := appendRows(ctx, k.cat, k.log, ns, name, t, root, []*pending{{records: recs}}, props, s.layout)
 	if err != nil {
 		return res, err
 	}
@@ -730,10 +872,11 @@ func (k *Kafka) attempt(ctx context.Context, s *kstream) (kafkaCommit, error) {
 	return res, nil
 }
 
-// mergeRecords merges the records into root's schema. It first merges them
-// all at once; if that fails it merges them one by one, rejecting each
-// record that does not fit the schema as the earlier ones left it.
-func mergeRecords(root *node, recs []*krec) (*node, []*krec, []*krec) {
+// mergeRecords merges the records into root's schema with merge (see
+// layout.merge). It first merges them all at once; if that fails it merges
+// them one by one, rejecting each record that does not fit the schema as
+// the earlier ones left it.
+func mergeRecords(root *node, recs []*krec, merge func(*node, *obs) *RecordError) (*node, []*krec, []*krec) {
 	if len(recs) == 0 {
 		return root, nil, nil
 	}

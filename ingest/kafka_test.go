@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/floe-dev/floe/catalog"
 )
 
 // These tests drive the Kafka commit protocol without a broker: records are
@@ -16,7 +18,12 @@ import (
 
 func mustKafka(tb testing.TB) *Kafka {
 	tb.Helper()
-	cat := MustCatalog(tb, tb.TempDir())
+	return mustKafkaOn(tb, MustCatalog(tb, tb.TempDir()))
+}
+
+// mustKafkaOn is a second process on the catalog of the first.
+func mustKafkaOn(tb testing.TB, cat *catalog.Catalog) *Kafka {
+	tb.Helper()
 	k, err := NewKafka(cat, KafkaConfig{
 		Brokers: []string{"127.0.0.1:1"},
 		Streams: []KafkaStream{{Topic: "t", Namespace: "ns", Table: "tbl"}},
@@ -47,7 +54,7 @@ func (k *Kafka) feed(p int32, from int64, values ...string) {
 }
 
 func (k *Kafka) flush() {
-	for _, s := range k.byTopic {
+	for _, s := range k.streams {
 		if s.n > 0 {
 			k.commitStream(context.Background(), s, false)
 		}
@@ -100,8 +107,8 @@ func TestKafkaDeadLettersIdempotentAfterCrash(t *testing.T) {
 	k.own(t, 0)
 	k.feed(0, 0, `{"id":1}`, `bad`, `{"id":2}`, `bad`)
 	// Simulate the crash: commit only the dead letters of the batch.
-	s := k.byTopic["t"]
-	p := s.parts[0]
+	s := k.streams[0]
+	p := s.parts[tp{"t", 0}]
 	for i := range p.recs {
 		if p.recs[i].bad == "" {
 			continue
@@ -116,7 +123,7 @@ func TestKafkaDeadLettersIdempotentAfterCrash(t *testing.T) {
 		break // only the first one made it
 	}
 	// Restart: a new process reads from the table's offsets (none).
-	k2 := &Kafka{cat: k.cat, cfg: k.cfg, log: k.log, byTopic: map[string]*kstream{"t": {cfg: s.cfg, parts: map[int32]*kpart{}}}, stats: newStats("floe_kafka", "Kafka")}
+	k2 := mustKafkaOn(t, k.cat)
 	k2.own(t, 0)
 	k2.feed(0, 0, `{"id":1}`, `bad`, `{"id":2}`, `bad`, `{"id":3}`, `bad`)
 	k2.flush()
@@ -144,7 +151,7 @@ func TestKafkaDeadLettersIdempotentAfterCrash(t *testing.T) {
 func TestKafkaFencedBatchIsDropped(t *testing.T) {
 	a, b := mustKafka(t), (*Kafka)(nil)
 	a.own(t, 0)
-	b = &Kafka{cat: a.cat, cfg: a.cfg, log: a.log, byTopic: map[string]*kstream{"t": {cfg: a.byTopic["t"].cfg, parts: map[int32]*kpart{}}}, stats: newStats("floe_kafka", "Kafka")}
+	b = mustKafkaOn(t, a.cat)
 	b.own(t, 0)
 	a.feed(0, 0, `{"id":1}`, `{"id":2}`)
 	b.feed(0, 0, `{"id":1}`, `{"id":2}`, `{"id":3}`)
@@ -157,7 +164,7 @@ func TestKafkaFencedBatchIsDropped(t *testing.T) {
 	if st := a.Stats(); st.Fenced != 1 {
 		t.Errorf("stats = %+v, want one fenced batch", st)
 	}
-	if p := a.byTopic["t"].parts[0]; p.committed != 3 || p.next != 3 || len(p.recs) != 0 {
+	if p := a.streams[0].parts[tp{"t", 0}]; p.committed != 3 || p.next != 3 || len(p.recs) != 0 {
 		t.Errorf("after the fence partition 0 = %+v, want at offset 3 with nothing buffered", *p)
 	}
 	// a continues from the table's offset.

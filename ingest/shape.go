@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/apache/iceberg-go"
@@ -26,6 +27,12 @@ type obs struct {
 	// path lacked this member, and the parent's object serial that last had it.
 	firstMissing int32
 	stamp        int32
+
+	// Numbers that a narrower column cannot hold: the first line of an
+	// integer outside the int range, and of a number that a float cannot
+	// hold exactly. They decide whether an int or float column must be
+	// promoted to long or double.
+	firstWide, firstInexact int32
 }
 
 type obsField struct {
@@ -63,6 +70,21 @@ func (o *obs) observe(v *value, line int32, path string) *RecordError {
 		o.first[v.kind] = line
 	}
 	switch v.kind {
+	case kInt:
+		// Every integer within ±2^24 is a float (and an int); past that,
+		// few are floats. Once both lines are known there is nothing to do.
+		if i := v.int(); (o.firstInexact == 0 || o.firstWide == 0) && (i < -1<<24 || i > 1<<24) {
+			if o.firstInexact == 0 {
+				o.firstInexact = line
+			}
+			if o.firstWide == 0 && (i < math.MinInt32 || i > math.MaxInt32) {
+				o.firstWide = line
+			}
+		}
+	case kFloat:
+		if f := v.float(); o.firstInexact == 0 && float64(float32(f)) != f {
+			o.firstInexact = line
+		}
 	case kObject:
 		o.objects++
 		serial := o.objects
@@ -129,12 +151,14 @@ type colKind uint8
 const (
 	cLong colKind = iota
 	cDouble
+	cInt   // int: integers that fit, until a wider one promotes it to long
+	cFloat // float: numbers it holds exactly, until another promotes it to double
 	cBool
 	cTimestamp // timestamptz (or timestamp): RFC 3339 strings
 	cString
 	cStruct
 	cList
-	cOther // a type floe does not write (int, date, map, ...): only nulls fit
+	cOther // a type floe does not write (date, decimal, map, ...): only nulls fit
 )
 
 // node is one column of a schema being merged: the table's existing columns
@@ -144,6 +168,7 @@ type node struct {
 	typ      iceberg.Type // existing columns: the table's type
 	required bool         // existing columns only; added columns are optional
 	added    bool         // added by a request, not yet in the table
+	promoted bool         // an existing int or float column that becomes long or double
 
 	fields []*field // cStruct, and the root
 	byName map[string]*field
@@ -200,8 +225,12 @@ func typeNode(t iceberg.Type, required bool) *node {
 	switch t := t.(type) {
 	case iceberg.Int64Type:
 		n.kind = cLong
+	case iceberg.Int32Type:
+		n.kind = cInt
 	case iceberg.Float64Type:
 		n.kind = cDouble
+	case iceberg.Float32Type:
+		n.kind = cFloat
 	case iceberg.BooleanType:
 		n.kind = cBool
 	case iceberg.TimestampTzType, iceberg.TimestampType:
@@ -230,6 +259,10 @@ func (n *node) typeName() string {
 		return "long"
 	case cDouble:
 		return "double"
+	case cInt:
+		return "int"
+	case cFloat:
+		return "float"
 	case cBool:
 		return "boolean"
 	case cTimestamp:
@@ -251,16 +284,17 @@ func (n *node) typeName() string {
 }
 
 // accepts reports whether a value of kind k may be written to the column.
-// A JSON integer widens into a double column and an RFC 3339 string is
-// still a string; nothing else converts.
+// A JSON integer widens into a double or float column and an RFC 3339
+// string is still a string; nothing else converts. Whether an int or float
+// column can hold the very values is checked apart (see check).
 func (n *node) accepts(k kind) bool {
 	switch k {
 	case kNull:
 		return true
 	case kInt:
-		return n.kind == cLong || n.kind == cDouble
+		return n.kind == cLong || n.kind == cDouble || n.kind == cInt || n.kind == cFloat
 	case kFloat:
-		return n.kind == cDouble
+		return n.kind == cDouble || n.kind == cFloat
 	case kBool:
 		return n.kind == cBool
 	case kTime:
@@ -285,30 +319,57 @@ func (es *errs) add(e *RecordError) {
 	}
 }
 
-// merge checks the request summary o against the schema tree root and adds
-// the columns the request introduces (marked added). It returns the error of
-// the earliest offending line, if any; then root may be partly extended and
-// must be discarded.
-func merge(root *node, o *obs) *RecordError {
-	var es errs
-	mergeStruct(root, o, "", &es)
-	return es.e
+// merger is one merge of a request into a schema: whether it may change the
+// schema, and the error of the earliest offending line.
+type merger struct {
+	// fixed: schema evolution is off. A field the table lacks, or a value
+	// that would promote a column, is an error instead.
+	fixed bool
+	errs
 }
 
-func mergeStruct(n *node, o *obs, path string, es *errs) {
+// merge checks the request summary o against the schema tree root, adds
+// the columns the request introduces (marked added) and promotes int and
+// float columns that receive values they cannot hold (marked promoted). It
+// returns the error of the earliest offending line, if any; then root may
+// be partly changed and must be discarded.
+func merge(root *node, o *obs) *RecordError {
+	m := merger{}
+	m.mergeStruct(root, o, "")
+	return m.e
+}
+
+// mergeFixed is merge with schema evolution off: root does not change,
+// and what would change it is an error.
+func mergeFixed(root *node, o *obs) *RecordError {
+	m := merger{fixed: true}
+	m.mergeStruct(root, o, "")
+	return m.e
+}
+
+func (m *merger) mergeStruct(n *node, o *obs, path string) {
+	es := &m.errs
 	for _, of := range o.fields {
 		p := joinPath(path, of.name)
 		if f := n.lookup(of.name); f != nil {
 			if f.n.required && of.o.firstMissing != 0 {
 				es.add(typeError(of.o.firstMissing, p, "required field is missing"))
 			}
-			check(f.n, of.o, p, es)
+			m.check(f.n, of.o, p)
 			continue
 		}
 		// SQL folds identifier case: "HR" beside "hr" could not be told
 		// apart by a query.
 		if other := n.lookupFold(of.name); other != nil {
 			es.add(typeError(of.o.firstLine(), p, fmt.Sprintf("field name differs only in case from column %q", other.name)))
+			continue
+		}
+		if m.fixed {
+			// Nulls and empty objects carry nothing to lose: they are
+			// left out, as the writer leaves out fields without a column.
+			if line := firstData(of.o); line != 0 {
+				es.add(typeError(line, p, "the table has no such column and schema evolution is off"))
+			}
 			continue
 		}
 		c, err := infer(of.o, p)
@@ -330,9 +391,31 @@ func mergeStruct(n *node, o *obs, path string, es *errs) {
 	}
 }
 
+// firstData returns the first line where o holds anything but nulls and
+// objects or arrays of nothing (0: nowhere).
+func firstData(o *obs) int32 {
+	var line int32
+	at := func(l int32) {
+		if l != 0 && (line == 0 || l < line) {
+			line = l
+		}
+	}
+	for k := kInt; k <= kString; k++ {
+		at(o.first[k])
+	}
+	for _, f := range o.fields {
+		at(firstData(f.o))
+	}
+	if o.elem != nil {
+		at(firstData(o.elem))
+	}
+	return line
+}
+
 // check checks values summarised by o against the existing column n and
-// merges nested additions into n.
-func check(n *node, o *obs, path string, es *errs) {
+// merges nested additions and promotions into n.
+func (m *merger) check(n *node, o *obs, path string) {
+	es := &m.errs
 	for k := kNull; k < numKinds; k++ {
 		if o.first[k] == 0 {
 			continue
@@ -346,9 +429,17 @@ func check(n *node, o *obs, path string, es *errs) {
 		}
 	}
 	switch n.kind {
+	case cInt:
+		if o.firstWide != 0 && o.seen(kInt) {
+			m.promote(n, cLong, o.firstWide, path)
+		}
+	case cFloat:
+		if o.firstInexact != 0 && (o.seen(kInt) || o.seen(kFloat)) {
+			m.promote(n, cDouble, o.firstInexact, path)
+		}
 	case cStruct:
 		if o.seen(kObject) {
-			mergeStruct(n, o, path, es)
+			m.mergeStruct(n, o, path)
 		}
 	case cList:
 		if o.elem != nil {
@@ -357,9 +448,20 @@ func check(n *node, o *obs, path string, es *errs) {
 			}
 			e := *o.elem
 			e.first[kNull] = 0
-			check(n.elem, &e, path+"[]", es)
+			m.check(n.elem, &e, path+"[]")
 		}
 	}
+}
+
+// promote widens the int or float column n to long or double (the type
+// promotions Iceberg allows) for a value on line that n cannot hold.
+func (m *merger) promote(n *node, to colKind, line int32, path string) {
+	if m.fixed {
+		m.add(typeError(line, path, fmt.Sprintf("value does not fit %s, and schema evolution is off (it would promote the column to %s)",
+			n.typeName(), (&node{kind: to}).typeName())))
+		return
+	}
+	n.kind, n.promoted = to, true
 }
 
 // infer derives the column type of a new field from the values seen. It
@@ -395,7 +497,8 @@ func infer(o *obs, path string) (*node, *RecordError) {
 	case kArray:
 		n.kind = cList
 	}
-	var es errs
+	m := merger{}
+	es := &m.errs
 	for k := kInt; k < numKinds; k++ {
 		if o.first[k] != 0 && !n.accepts(k) {
 			es.add(typeError(o.first[k], path, fmt.Sprintf("expected %s, got %s", n.typeName(), k.name())))
@@ -403,7 +506,7 @@ func infer(o *obs, path string) (*node, *RecordError) {
 	}
 	switch n.kind {
 	case cStruct:
-		mergeStruct(n, o, path, &es)
+		m.mergeStruct(n, o, path)
 		if es.e == nil && len(n.fields) == 0 {
 			return nil, nil
 		}
@@ -428,7 +531,7 @@ func infer(o *obs, path string) (*node, *RecordError) {
 // icebergType returns the Iceberg type of a column. Field ids of added
 // columns are placeholders: AddColumn and table creation assign real ones.
 func (n *node) icebergType(nextID func() int) iceberg.Type {
-	if !n.added && n.typ != nil {
+	if !n.added && !n.promoted && n.typ != nil {
 		return n.typ
 	}
 	switch n.kind {
@@ -468,17 +571,16 @@ func newSchema(root *node) *iceberg.Schema {
 	return iceberg.NewSchema(0, fields...)
 }
 
-// addition is a column to add to an existing table: its path (list elements
-// step through "element") and type.
+// addition is a column to add to an existing table, or an existing column
+// to promote: its path (list elements step through "element") and type.
 type addition struct {
 	path []string
 	typ  iceberg.Type
 }
 
 // additions lists the columns added to root, outermost first, in order of
-// appearance.
-func additions(root *node) []addition {
-	var out []addition
+// appearance, and the existing columns it promotes.
+func additions(root *node) (adds, promotions []addition) {
 	id := 0
 	next := func() int { id++; return id }
 	var walk func(n *node, path []string)
@@ -488,15 +590,22 @@ func additions(root *node) []addition {
 			for _, f := range n.fields {
 				p := append(path[:len(path):len(path)], f.name)
 				if f.n.added {
-					out = append(out, addition{path: p, typ: f.n.icebergType(next)})
+					adds = append(adds, addition{path: p, typ: f.n.icebergType(next)})
 					continue
+				}
+				if f.n.promoted {
+					promotions = append(promotions, addition{path: p, typ: f.n.icebergType(next)})
 				}
 				walk(f.n, p)
 			}
 		case cList:
-			walk(n.elem, append(path[:len(path):len(path)], "element"))
+			p := append(path[:len(path):len(path)], "element")
+			if n.elem.promoted {
+				promotions = append(promotions, addition{path: p, typ: n.elem.icebergType(next)})
+			}
+			walk(n.elem, p)
 		}
 	}
 	walk(root, nil)
-	return out
+	return adds, promotions
 }

@@ -42,6 +42,9 @@ type StreamStatus struct {
 	Bytes           int64
 	Rejected        int64 // records sent to the dead-letter table
 	Commits         int64
+	// Paused is why a Kafka stream does not commit ("": it runs); the
+	// columns state ('running' or 'paused') and reason.
+	Paused string
 
 	owned bool // Kafka: assigned to this process now
 }
@@ -51,10 +54,10 @@ type StreamStatus struct {
 var (
 	StatusColumns = []string{"source", "table_name", "topic", "partition", "records_per_second", "bytes_per_second",
 		"lag_records", "lag_seconds", "committed_offset", "high_watermark", "last_commit", "commit_latency_ms",
-		"files_last_commit", "records_total", "bytes_total", "rejected_total", "commits_total"}
+		"files_last_commit", "records_total", "bytes_total", "rejected_total", "commits_total", "state", "reason"}
 	StatusTypes = []string{"VARCHAR", "VARCHAR", "VARCHAR", "INTEGER", "DOUBLE", "DOUBLE",
 		"BIGINT", "DOUBLE", "BIGINT", "BIGINT", "TIMESTAMPTZ", "DOUBLE",
-		"INTEGER", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
+		"INTEGER", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "VARCHAR", "VARCHAR"}
 )
 
 // StatusRows renders statuses as rows of StatusColumns (nil for unknown
@@ -79,10 +82,14 @@ func StatusRows(sts []StreamStatus) [][]any {
 		if s.Source != "kafka" {
 			lag = nil
 		}
+		state, reason := "running", any(nil)
+		if s.Paused != "" {
+			state, reason = "paused", s.Paused
+		}
 		rows = append(rows, []any{s.Source, s.Table, topic, part, s.RecordsPerSecond, s.BytesPerSecond,
 			opt(s.LagRecords), lag, opt(s.CommittedOffset), opt(s.HighWatermark), last,
 			float64(s.CommitLatency.Microseconds()) / 1000, int64(s.FilesLastCommit),
-			s.Records, s.Bytes, s.Rejected, s.Commits})
+			s.Records, s.Bytes, s.Rejected, s.Commits, state, reason})
 	}
 	return rows
 }

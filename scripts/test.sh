@@ -75,6 +75,8 @@ python3 -c 'import moto.server, flask' || die "moto's server is not importable a
 # only start it: test/services up kafka, called by test.MustKafka.
 say "test/services install kafka"
 test/services install kafka || die "could not resolve the Kafka broker's jars"
+say "test/services install registry"
+test/services install registry || die "could not build the schema registry (Apicurio Registry)"
 
 # PgJDBC and the Maven plugins, then the JDBC client itself (cached in ~/.m2).
 say "mvn package test/testdata/jdbc"

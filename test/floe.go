@@ -447,6 +447,7 @@ func Main(m *testing.M) {
 		os.RemoveAll(shared.dir)
 	}
 	stopKafka()
+	stopRegistry()
 	if build.dir != "" {
 		os.RemoveAll(build.dir)
 	}
@@ -481,6 +482,9 @@ func testContext(tb testing.TB, d time.Duration) context.Context {
 
 // Ingest is one running `floe ingest` process: Kafka streams only.
 type Ingest struct {
+	// HTTPAddr is where it serves /metrics and /healthz (a free port).
+	HTTPAddr string
+
 	cmd    *exec.Cmd
 	log    *syncBuffer
 	exited chan struct{}
@@ -494,7 +498,7 @@ func MustStartIngest(tb testing.TB, dataDir, configFile string) *Ingest {
 	tb.Helper()
 	bin := MustBuildFloe(tb)
 	in := &Ingest{log: &syncBuffer{}, exited: make(chan struct{})}
-	in.cmd = exec.Command(bin, "ingest", "--config", configFile, "--data", dataDir)
+	in.cmd = exec.Command(bin, "ingest", "--config", configFile, "--data", dataDir, "--http-addr", "127.0.0.1:0")
 	in.cmd.Env = childEnv(newConfig(nil))
 	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
 	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -522,6 +526,9 @@ func MustStartIngest(tb testing.TB, dataDir, configFile string) *Ingest {
 			tb.Fatalf("floe ingest did not start consuming within 30s:\n%s", in.Log())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if _, rest, ok := strings.Cut(in.Log(), "http_addr="); ok {
+		in.HTTPAddr = strings.Fields(rest)[0]
 	}
 	return in
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/floe-dev/floe/ingest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -51,7 +53,16 @@ type kafkaConfig struct {
 	InstanceID     string        `yaml:"instance_id"`
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	MaxRecordBytes int           `yaml:"max_record_bytes"`
-	Streams        []kafkaStream `yaml:"streams"`
+	// TLS and SASL secure the connections to the brokers (kafka_auth.go).
+	TLS  *kafkaTLS  `yaml:"tls"`
+	SASL *kafkaSASL `yaml:"sasl"`
+	// MetadataMaxAge bounds how soon a new topic matching a topic_regex is
+	// consumed (default 5m).
+	MetadataMaxAge time.Duration `yaml:"metadata_max_age"`
+	// SchemaRegistry is the schema registry of the avro streams that name
+	// none of their own.
+	SchemaRegistry *schemaRegistry `yaml:"schema_registry"`
+	Streams        []kafkaStream   `yaml:"streams"`
 	// Principal is the service principal the streams write as; it needs
 	// floe:Insert on every stream's table (default: the admin user).
 	Principal string `yaml:"principal"`
@@ -59,10 +70,34 @@ type kafkaConfig struct {
 
 type kafkaStream struct {
 	Topic          string        `yaml:"topic"`
+	TopicRegex     string        `yaml:"topic_regex"` // instead of topic
 	Table          string        `yaml:"table"`
 	Format         string        `yaml:"format"`
 	CommitInterval time.Duration `yaml:"commit_interval"`
 	StartFrom      string        `yaml:"start_from"`
+	// Table layout and schema (layout.go).
+	PartitionBy     []string `yaml:"partition_by"`
+	TargetFileSize  string   `yaml:"target_file_size"` // 128MB, 1GiB, bytes
+	SchemaEvolution *bool    `yaml:"schema_evolution"` // default true
+	targetFileSize  int64    // TargetFileSize in bytes, set by validate
+	// SchemaRegistry serves the writer schemas of format avro (default:
+	// ingest.kafka.schema_registry).
+	SchemaRegistry *schemaRegistry `yaml:"schema_registry"`
+}
+
+// schemaRegistry locates a Confluent-compatible schema registry.
+type schemaRegistry struct {
+	URL      string `yaml:"url"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// ingest returns the registry as the ingest package takes it (zero: none).
+func (r *schemaRegistry) ingest() ingest.RegistryConfig {
+	if r == nil {
+		return ingest.RegistryConfig{}
+	}
+	return ingest.RegistryConfig{URL: r.URL, Username: r.Username, Password: r.Password}
 }
 
 func defaultConfig() Config {
@@ -183,6 +218,15 @@ func (k *kafkaConfig) validate() error {
 	if k.MaxRecordBytes < 0 {
 		return fmt.Errorf("config: ingest.kafka.max_record_bytes: %d must not be negative", k.MaxRecordBytes)
 	}
+	if k.MetadataMaxAge < 0 {
+		return fmt.Errorf("config: ingest.kafka.metadata_max_age: %s must not be negative", k.MetadataMaxAge)
+	}
+	if err := k.TLS.validate(); err != nil {
+		return err
+	}
+	if err := k.SASL.validate(); err != nil {
+		return err
+	}
 	if len(k.Streams) == 0 {
 		return errors.New("config: ingest.kafka.streams: must hold at least one stream")
 	}
@@ -190,13 +234,9 @@ func (k *kafkaConfig) validate() error {
 	for i := range k.Streams {
 		s := &k.Streams[i]
 		field := fmt.Sprintf("config: ingest.kafka.streams[%d]", i)
-		if s.Topic == "" {
-			return fmt.Errorf("%s.topic: must not be empty", field)
+		if err := s.validateTopic(field, topics, i); err != nil {
+			return err
 		}
-		if j, ok := topics[s.Topic]; ok {
-			return fmt.Errorf("%s.topic: %q is consumed by streams[%d] already", field, s.Topic, j)
-		}
-		topics[s.Topic] = i
 		ns, tbl, ok := strings.Cut(s.Table, ".")
 		if !ok || !validIdent(ns) || !validIdent(tbl) {
 			return fmt.Errorf("%s.table: %q is not NAMESPACE.TABLE (each [a-z_][a-z0-9_]*)", field, s.Table)
@@ -204,8 +244,21 @@ func (k *kafkaConfig) validate() error {
 		if s.Format == "" {
 			s.Format = "json"
 		}
-		if s.Format != "json" {
-			return fmt.Errorf("%s.format: %q is not supported (json)", field, s.Format)
+		switch s.Format {
+		case "json":
+		case "avro":
+			if s.SchemaRegistry == nil {
+				s.SchemaRegistry = k.SchemaRegistry
+			}
+			if s.SchemaRegistry == nil || s.SchemaRegistry.URL == "" {
+				return fmt.Errorf("%s.schema_registry: format avro needs a schema registry url (here or in ingest.kafka.schema_registry)", field)
+			}
+			if u, err := url.Parse(s.SchemaRegistry.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				// The URL may carry credentials: it is not echoed.
+				return fmt.Errorf("%s.schema_registry.url: not an http or https URL", field)
+			}
+		default:
+			return fmt.Errorf("%s.format: %q is not supported (json, avro)", field, s.Format)
 		}
 		if s.CommitInterval == 0 {
 			s.CommitInterval = time.Second
@@ -218,6 +271,9 @@ func (k *kafkaConfig) validate() error {
 		}
 		if s.StartFrom != "earliest" && s.StartFrom != "latest" {
 			return fmt.Errorf("%s.start_from: %q is not earliest or latest", field, s.StartFrom)
+		}
+		if err := s.validateLayout(field); err != nil {
+			return err
 		}
 	}
 	return nil

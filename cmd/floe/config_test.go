@@ -126,10 +126,16 @@ func TestKafkaConfig(t *testing.T) {
 		{head + "    streams: [{table: n.t}]\n", "ingest.kafka.streams[0].topic"},
 		{head + "    streams: [{topic: a, table: t}]\n", "ingest.kafka.streams[0].table"},
 		{head + "    streams: [{topic: a, table: n.t}, {topic: a, table: n.u}]\n", "ingest.kafka.streams[1].topic"},
-		{head + "    streams: [{topic: a, table: n.t, format: avro}]\n", "ingest.kafka.streams[0].format"},
+		{head + "    streams: [{topic: a, table: n.t, format: protobuf}]\n", "ingest.kafka.streams[0].format"},
+		{head + "    streams: [{topic: a, table: n.t, format: avro}]\n", "ingest.kafka.streams[0].schema_registry"},
+		{head + "    streams: [{topic: a, table: n.t, format: avro, schema_registry: {url: 'ftp://u:secret@h'}}]\n", "ingest.kafka.streams[0].schema_registry.url"},
 		{head + "    streams: [{topic: a, table: n.t, start_from: middle}]\n", "ingest.kafka.streams[0].start_from"},
 		{head + "    streams: [{topic: a, table: n.t, commit_interval: 1ms}]\n", "ingest.kafka.streams[0].commit_interval"},
-		{head + "    streams: [{topic: a, table: n.t, partition_by: [x]}]\n", "partition_by"},
+		{head + "    streams: [{topic: a, table: n.t, partition_by: [site, \"day(ts\"]}]\n", "ingest.kafka.streams[0].partition_by[1]"},
+		{head + "    streams: [{topic: a, table: n.t, partition_by: [\"bucket[0](id)\"]}]\n", "ingest.kafka.streams[0].partition_by[0]"},
+		{head + "    streams: [{topic: a, table: n.t, target_file_size: 12XB}]\n", "ingest.kafka.streams[0].target_file_size"},
+		{head + "    streams: [{topic: a, table: n.t, target_file_size: 128}]\n", "ingest.kafka.streams[0].target_file_size"},
+		{head + "    streams: [{topic: a, table: n.t, schema_evolution: maybe}]\n", "cannot unmarshal !!str `maybe` into bool"},
 	}
 	for i, c := range cases {
 		t.Run(c.field, func(t *testing.T) {

@@ -210,7 +210,7 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	kafkaCtx, stopKafka := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopKafka()
 	kafkaDone := make(chan struct{})
-	if err := startKafka(kafkaCtx, cfg, n.cat, obs, log, errc, kafkaDone); err != nil {
+	if err := startKafka(kafkaCtx, cfg, n.cat, n.policy.Policy, obs, log, errc, kafkaDone); err != nil {
 		hs.Close()
 		pg.Close(ctx)
 		wg.Wait()
@@ -260,8 +260,10 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 
 // startKafka starts the Kafka streams of cfg.Ingest.Kafka, if any, in a
 // goroutine that closes done when it has committed and left the group (done
-// is closed at once when there is no Kafka section). A failure is sent on errc.
-func startKafka(ctx context.Context, cfg Config, cat *catalog.Catalog, obs *observer, log *slog.Logger, errc chan<- error, done chan<- struct{}) error {
+// is closed at once when there is no Kafka section). A failure is sent on
+// errc. Beside it, watchKafkaPolicy pauses the streams whose table the
+// policy in force (policy) no longer lets the service principal insert into.
+func startKafka(ctx context.Context, cfg Config, cat *catalog.Catalog, policy func() *authz.Policy, obs *observer, log *slog.Logger, errc chan<- error, done chan<- struct{}) error {
 	kc := cfg.Ingest.Kafka
 	if kc == nil {
 		close(done)
@@ -274,20 +276,35 @@ func startKafka(ctx context.Context, cfg Config, cat *catalog.Catalog, obs *obse
 	streams := make([]ingest.KafkaStream, len(kc.Streams))
 	for i, s := range kc.Streams {
 		ns, tbl, _ := strings.Cut(s.Table, ".")
-		streams[i] = ingest.KafkaStream{Topic: s.Topic, Namespace: ns, Table: tbl, Format: s.Format,
-			CommitInterval: s.CommitInterval, StartFrom: s.StartFrom}
+		streams[i] = ingest.KafkaStream{Topic: s.Topic, TopicRegex: s.TopicRegex, Namespace: ns, Table: tbl, Format: s.Format,
+			CommitInterval: s.CommitInterval, StartFrom: s.StartFrom,
+			PartitionBy: s.PartitionBy, TargetFileSize: s.targetFileSize, FixedSchema: s.SchemaEvolution != nil && !*s.SchemaEvolution,
+			Registry: s.SchemaRegistry.ingest()}
+	}
+	sasl, err := kc.SASL.ingest()
+	if err != nil {
+		close(done)
+		return err
 	}
 	k, err := ingest.NewKafka(cat, ingest.KafkaConfig{
 		Brokers: kc.Brokers, Group: kc.Group, InstanceID: kc.InstanceID, SessionTimeout: kc.SessionTimeout,
-		MaxRecordBytes: kc.MaxRecordBytes, Streams: streams, Logger: log, Registerer: obs.reg,
+		MaxRecordBytes: kc.MaxRecordBytes, TLS: kc.TLS.ingest(), SASL: sasl, MetadataMaxAge: kc.MetadataMaxAge,
+		Streams: streams, Logger: log, Registerer: obs.reg,
 	})
 	if err != nil {
 		close(done)
 		return fmt.Errorf("config: ingest.kafka: %w", err)
 	}
 	obs.kafka.Store(k)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { // owned by the goroutine below
+		defer close(watched)
+		watchKafkaPolicy(watchCtx, cfg, policy, k, log)
+	}()
 	go func() { // owned by the caller, which waits on done
 		defer close(done)
+		defer func() { stopWatch(); <-watched }()
 		if err := k.Run(ctx); err != nil {
 			errc <- fmt.Errorf("kafka ingest: %w", err)
 		}
@@ -317,24 +334,33 @@ func port(a net.Addr) string { _, p, _ := net.SplitHostPort(a.String()); return 
 
 // checkKafkaInsert refuses to start streams whose service principal the
 // policy does not allow floe:Insert on the stream's table. The check is
-// made at start; a policy change takes effect at the next start.
+// made at start; after it, watchKafkaPolicy pauses and resumes streams as
+// the policy changes.
 func checkKafkaInsert(cfg Config) error {
-	kc := cfg.Ingest.Kafka
-	principal := kc.Principal
-	if principal == "" {
-		principal = cfg.Admin.User
-	}
 	policy, err := authz.Compile(cfg.policyDir(), authz.Options{AdminUser: cfg.Admin.User})
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
-	for i, s := range kc.Streams {
-		ns, tbl, _ := strings.Cut(s.Table, ".")
-		d := policy.Decide(authz.Request{Principal: principal, Action: authz.ActionInsert,
-			Resource: authz.Resource{Namespace: ns, Table: tbl}})
-		if !d.Allowed {
-			return fmt.Errorf("config: ingest.kafka.streams[%d]: principal %q may not insert into %s (floe:Insert denied)", i, principal, s.Table)
+	for i, s := range cfg.Ingest.Kafka.Streams {
+		if why := kafkaInsertDenied(cfg, policy, s.Table); why != "" {
+			return fmt.Errorf("config: ingest.kafka.streams[%d]: %s", i, why)
 		}
 	}
 	return nil
+}
+
+// kafkaInsertDenied says why the Kafka service principal may not insert
+// into table (NAMESPACE.TABLE) under policy; "" if it may.
+func kafkaInsertDenied(cfg Config, policy *authz.Policy, table string) string {
+	principal := cfg.Ingest.Kafka.Principal
+	if principal == "" {
+		principal = cfg.Admin.User
+	}
+	ns, tbl, _ := strings.Cut(table, ".")
+	d := policy.Decide(authz.Request{Principal: principal, Action: authz.ActionInsert,
+		Resource: authz.Resource{Namespace: ns, Table: tbl}})
+	if d.Allowed {
+		return ""
+	}
+	return fmt.Sprintf("principal %q may not insert into %s (floe:Insert denied)", principal, table)
 }
