@@ -341,8 +341,17 @@ func (k *Kafka) Run(ctx context.Context) error {
 				k.log.Warn("kafka: fetch", "topic", t, "partition", p, "err", err)
 			}
 		})
+		parts := k.parseAhead(fs)
 		k.mu.Lock()
-		fs.EachRecord(k.take)
+		for _, fp := range parts {
+			for i, r := range fp.records {
+				var pv *parsedValue
+				if fp.parsed != nil {
+					pv = &fp.parsed[i]
+				}
+				k.takeParsed(r, pv)
+			}
+		}
 		stalled := k.reseekStalled()
 		k.applyPauses(ctx)
 		k.commitDue(ctx, false)
@@ -381,7 +390,11 @@ func (k *Kafka) pollWait() time.Duration {
 // take buffers one record of an owned partition. Records of partitions not
 // owned, and records before the partition's position (fetched before a
 // seek), are ignored.
-func (k *Kafka) take(r *kgo.Record) {
+func (k *Kafka) take(r *kgo.Record) { k.takeParsed(r, nil) }
+
+// takeParsed is take with the record's JSON value already parsed (pv, nil
+// if it was not: kafka_decode.go).
+func (k *Kafka) takeParsed(r *kgo.Record, pv *parsedValue) {
 	s := k.route(r.Topic)
 	if s == nil {
 		return
@@ -402,7 +415,13 @@ func (k *Kafka) take(r *kgo.Record) {
 			return // the registry cannot be asked now: the partition waits (stall)
 		}
 	default:
-		v, msg := k.ps.parseRecord(string(r.Value))
+		var v value
+		var msg string
+		if pv != nil {
+			v, msg = pv.v, pv.msg
+		} else {
+			v, msg = k.ps.parseRecord(string(r.Value))
+		}
 		switch {
 		case msg != "":
 			kr.bad = msg
