@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casbin/casbin/v2"
@@ -90,8 +91,9 @@ func (s *statement) matches(action actionSet, arn string, ctx *evalContext) bool
 // Policy is a compiled policy directory. It is immutable and safe for
 // concurrent use; Holder swaps whole Policies on reload.
 type Policy struct {
-	dir   string
-	admin string
+	serial uint64 // unique per compiled policy in this process
+	dir    string
+	admin  string
 
 	enforcer *casbin.SyncedEnforcer
 	lines    [][]string // p lines, for Compile output
@@ -195,6 +197,14 @@ func decodeStrict(raw []byte, v any) error {
 
 // ---- compile ----------------------------------------------------------------
 
+// policySerial numbers compiled policies (Policy.Serial).
+var policySerial atomic.Uint64
+
+// Serial identifies this compiled policy among all compiled in the process:
+// caches of decisions derived from a policy key on it (a pointer could be
+// reused once the old policy is freed).
+func (p *Policy) Serial() uint64 { return p.serial }
+
 // Compile reads and checks a policy directory and compiles it to a Casbin
 // model and policy. Every problem found is reported (errors.Join of
 // *CompileError values, each naming file, statement and reason); a missing
@@ -204,6 +214,7 @@ func Compile(dir string, opts Options) (*Policy, error) {
 		opts.AdminUser = "admin"
 	}
 	c := &compiler{dir: dir, p: &Policy{
+		serial:    policySerial.Add(1),
 		dir:       dir,
 		admin:     opts.AdminUser,
 		stmts:     map[string]*statement{},

@@ -277,4 +277,9 @@ func TestFencePruningKeepsResults(t *testing.T) {
 			t.Errorf("%s\n got %v\nwant %v", q, rows, want)
 		}
 	}
+	// A fence pruned to no column selects a placeholder; a misspelt
+	// column's error must not offer it as a candidate.
+	if e := MustFail(t, alice, "SELECT agee FROM clinical.subjects", "42703"); strings.Contains(e.Message, "__floe") {
+		t.Errorf("error names floe's placeholder column: %s", e.Message)
+	}
 }

@@ -11,9 +11,10 @@ import (
 // columns the statement can name. Pruning removes columns, never rows and
 // never a mask, so it cannot reveal anything; what it must not do is drop a
 // column the statement does use, so every doubt keeps them all: any star
-// (*, t.*, COLUMNS(...), FROM t), a positional reference, a NATURAL join, a
-// column alias list on a table, or a reference that could mean a whole row
-// (a name that is also a table, alias or CTE name) keeps every column.
+// (*, t.*, COLUMNS(...), FROM t), a positional reference, a NATURAL join,
+// PIVOT or UNPIVOT, a column alias list on a table, or a reference that
+// could mean a whole row (a name that is also a table, alias or CTE name)
+// keeps every column.
 
 // fencedColumn is one output column of a fence: its lower-case name and its
 // select-list entry (mask applied, AS the column name).
@@ -95,6 +96,11 @@ func (u *columnUse) noteNode(m map[string]any) {
 			s, _ := c.(string)
 			u.names[strings.ToLower(s)] = true
 		}
+	}
+	if class == "" && typ == "PIVOT" {
+		// PIVOT and UNPIVOT name their columns as string constants, and
+		// PIVOT groups by every column it does not name.
+		u.all = true
 	}
 	if class == "" {
 		if a, _ := m["alias"].(string); a != "" {

@@ -48,7 +48,7 @@ func newRewriteCache() *rewriteCache {
 func (s *Session) rewriteKey(query string, casts map[string]string) string {
 	// The policy in force is part of the key: a reload never serves a
 	// rewrite made under the previous policy.
-	key := fmt.Sprintf("%s\x00%p\x00%s\x00%t\x00%s\x00%s", s.user, s.engine.policy(), s.sourceIP, s.tls,
+	key := fmt.Sprintf("%s\x00%d\x00%s\x00%t\x00%s\x00%s", s.user, s.engine.policy().Serial(), s.sourceIP, s.tls,
 		s.settings.fingerprint(), query)
 	for _, id := range slices.Sorted(maps.Keys(casts)) {
 		key += "\x00$" + id + "::" + casts[id]

@@ -349,7 +349,8 @@ func (s *Session) prepareDuck(ctx context.Context, r rewritten) (*duckdb.Stmt, e
 		var de *duckdb.Error
 		if errors.As(err, &de) && de.Type == duckdb.ErrorTypeBinder {
 			for _, col := range r.hidden {
-				if strings.Contains(de.Msg, `"`+col+`"`) {
+				// DuckDB quotes the name as the client wrote it.
+				if strings.Contains(strings.ToLower(de.Msg), `"`+strings.ToLower(col)+`"`) {
 					return nil, sqlstate.Wrap(err, sqlstate.InsufficientPrivilege, fmt.Sprintf("permission denied for column %s", col))
 				}
 			}
@@ -797,5 +798,6 @@ func (e *Engine) scrub(msg string) string {
 	}
 	msg = pathPattern.ReplaceAllString(msg, "<path>")
 	msg = strings.ReplaceAll(msg, "__floe_file", "<internal>")
+	msg = strings.ReplaceAll(msg, "__floe_row", "<internal>")
 	return strings.TrimSpace(msg)
 }
