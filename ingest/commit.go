@@ -261,20 +261,36 @@ func (c *committer) attempt(ctx context.Context, batch []*pending, answered []bo
 }
 
 // appendRows commits the records of kept to ns.name in one snapshot whose
-// summary carries props: it creates the table from root (laid out as lay
-// says) when t is nil, otherwise adds the columns root adds to t's schema,
-// promotes those it promotes and brings the partition spec and file size
-// properties in line with lay; then it appends the rows, which iceberg-go
-// writes to one or more files per partition. lay may be nil: the table
-// keeps its layout. The commit requires t's current snapshot to still be
-// the branch head, so a concurrent writer makes it fail with an error for
-// which retriable is true. It returns the new snapshot id.
+// summary carries props: it stages the table (stage) and appends the rows,
+// which iceberg-go writes to one or more files per partition. lay may be
+// nil: the table keeps its layout. The commit requires t's current
+// snapshot to still be the branch head, so a concurrent writer makes it
+// fail with an error for which retriable is true. It returns the new
+// snapshot id.
 func appendRows(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, t *catalog.Table, root *node, kept []*pending, props iceberg.Properties, lay *layout) (int64, error) {
+	txn, staged, err := stage(ctx, cat, log, ns, name, t, root, lay)
+	if err != nil {
+		return 0, err
+	}
+	rec, err := buildRecord(staged.Schema(), kept)
+	if err != nil {
+		return 0, err
+	}
+	defer rec.Release()
+	return appendSlices(ctx, cat, ns, name, txn, rec, props, sliceRows(rec, targetFileSize(staged)))
+}
+
+// stage starts the commit of records merged into root: it creates the
+// table from root (laid out as lay says) when t is nil, otherwise adds
+// the columns root adds to t's schema, promotes those it promotes and
+// brings the partition spec and file size properties in line with lay. It
+// returns the transaction and the table as the transaction stages it.
+func stage(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, t *catalog.Table, root *node, lay *layout) (*table.Transaction, *table.StagedTable, error) {
 	exists := t != nil
 	if !exists {
 		var err error
 		if t, err = lay.createTable(ctx, cat, log, ns, name, newSchema(root)); err != nil {
-			return 0, err
+			return nil, nil, err
 		}
 	}
 
@@ -288,19 +304,14 @@ func appendRows(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns,
 			us.UpdateColumn(p.path, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: p.typ, Valid: true}})
 		}
 		if err := us.Commit(); err != nil {
-			return 0, fmt.Errorf("evolve schema: %w", err)
+			return nil, nil, fmt.Errorf("evolve schema: %w", err)
 		}
 	}
 	staged, err := lay.apply(txn, log, ns+"."+name)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	rec, err := buildRecord(staged.Schema(), kept)
-	if err != nil {
-		return 0, err
-	}
-	defer rec.Release()
-	return appendSlices(ctx, cat, ns, name, txn, rec, props, sliceRows(rec, targetFileSize(staged)))
+	return txn, staged, nil
 }
 
 // appendBatch appends rec in txn and commits it.
@@ -335,6 +346,106 @@ func appendSlices(ctx context.Context, cat *catalog.Catalog, ns, name string, tx
 	}
 	ct := cat.Committed(ns, name, committed)
 	return ct.SnapshotID(), nil
+}
+
+// commitChanges commits change events to ns.name in one snapshot (an
+// Iceberg row delta) whose summary carries props: the objects of images as
+// new data files and, when the table holds rows already, the key objects
+// of dels as equality delete files on the key columns. The table is staged
+// as for appendRows and upgraded to format version 2, which delete files
+// need. Equality deletes apply only to data files of lower sequence
+// numbers, so they remove the older rows of their keys and not the rows
+// the same snapshot adds. The commit requires t's current snapshot to
+// still be the branch head (retriable otherwise). It returns the new
+// snapshot id; 0 when there was nothing to write.
+func commitChanges(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, t *catalog.Table, root *node, images, dels []*pending, key []string, props iceberg.Properties, lay *layout) (int64, error) {
+	hasRows := t != nil && t.SnapshotID() != 0
+	txn, staged, err := stage(ctx, cat, log, ns, name, t, root, lay)
+	if err != nil {
+		return 0, err
+	}
+	if v := staged.Metadata().Version(); v < 2 {
+		if err := txn.UpgradeFormatVersion(2); err != nil {
+			return 0, fmt.Errorf("upgrade format version %d to 2: %w", v, err)
+		}
+		if staged, err = txn.StagedTable(); err != nil {
+			return 0, err
+		}
+		log.Info("ingest: upgraded the table to format version 2 for equality deletes", "table", ns+"."+name)
+	}
+	ids, err := keyFieldIDs(staged, key)
+	if err != nil {
+		return 0, err
+	}
+	rd := txn.NewRowDelta(props)
+	files := 0
+	if len(images[0].records) > 0 {
+		rec, err := buildRecord(staged.Schema(), images)
+		if err != nil {
+			return 0, err
+		}
+		defer rec.Release()
+		data, err := writeDataFiles(ctx, staged, rec, sliceRows(rec, targetFileSize(staged)))
+		if err != nil {
+			return 0, err
+		}
+		rd.AddRows(data...)
+		files += len(data)
+	}
+	if hasRows && len(dels[0].records) > 0 {
+		ksc, err := staged.Schema().Select(true, key...)
+		if err != nil {
+			return 0, fmt.Errorf("key columns: %w", err)
+		}
+		rec, err := buildRecord(ksc, dels)
+		if err != nil {
+			return 0, err
+		}
+		defer rec.Release()
+		eq, err := txn.WriteEqualityDeletes(ctx, ids, func(yield func(arrow.RecordBatch, error) bool) { yield(rec, nil) })
+		if err != nil {
+			return 0, fmt.Errorf("write equality deletes: %w", err)
+		}
+		rd.AddDeletes(eq...)
+		files += len(eq)
+	}
+	if files == 0 {
+		return 0, nil
+	}
+	if err := rd.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("row delta: %w", err)
+	}
+	committed, err := txn.Commit(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return cat.Committed(ns, name, committed).SnapshotID(), nil
+}
+
+// writeDataFiles writes rec as data files of t, handing it to the writer
+// in slices of at most n rows (where it may roll to a new file), and
+// returns the files (not yet committed).
+func writeDataFiles(ctx context.Context, t *table.StagedTable, rec arrow.RecordBatch, n int64) ([]iceberg.DataFile, error) {
+	rows := rec.NumRows()
+	if n <= 0 {
+		n = rows
+	}
+	batches := func(yield func(arrow.RecordBatch, error) bool) {
+		for lo := int64(0); lo < rows; lo += n {
+			// WriteRecords releases each slice it takes.
+			if !yield(rec.NewSlice(lo, min(lo+n, rows)), nil) {
+				return
+			}
+		}
+	}
+	var files []iceberg.DataFile
+	for df, err := range table.WriteRecords(ctx, t.Table, rec.Schema(), batches) {
+		if err != nil {
+			return nil, fmt.Errorf("write data files: %w", err)
+		}
+		files = append(files, df)
+	}
+	return files, nil
 }
 
 // retriable reports whether a failed attempt may succeed after reloading

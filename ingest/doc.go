@@ -90,6 +90,23 @@
 // avrotable.go merges each writer schema into the table schema once per
 // batch, with the same evolution rules as JSON.
 //
+// # Debezium
+//
+// A stream with format debezium-json reads Debezium change events
+// (debezium.go: the envelope with or without the JsonConverter's schema
+// wrapper, tombstones skipped) and keeps the latest row per key: the
+// stream's key columns, or the record keys' fields. kafka_debezium.go
+// merges the after images into the schema as JSON records, dead-letters
+// what cannot apply (truncates among it), reduces the batch to the last
+// event per key (dedupe) and commits, through commitChanges in commit.go,
+// one row delta: the new rows and an equality delete file on the key
+// columns for every key the batch touched. Equality deletes apply only to
+// files of lower sequence numbers, so the rows of the same snapshot stay.
+// Offsets, fencing and dead letters are those of every Kafka commit.
+// Equality deletes need format version 2 (a v1 table is upgraded) and a
+// partition spec on key columns only, unchanged since the table began;
+// otherwise the stream pauses (errLayout).
+//
 // # Status and metrics
 //
 // status.go keeps, per Kafka partition and per pushed table, what was

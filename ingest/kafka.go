@@ -74,9 +74,13 @@ type KafkaStream struct {
 	TopicRegex string
 	Namespace  string
 	Table      string
-	// Format of the record values: "json" (the default) or "avro" (the
-	// Confluent wire format, writer schemas from Registry; avro.go).
+	// Format of the record values: "json" (the default), "avro" (the
+	// Confluent wire format, writer schemas from Registry; avro.go) or
+	// "debezium-json" (Debezium change events applied by key; debezium.go).
 	Format string
+	// Key names the columns that identify a row of a debezium-json
+	// stream (top-level columns). Empty: the fields of the record keys.
+	Key []string
 	// Registry is the schema registry of an avro stream.
 	Registry RegistryConfig
 	// CommitInterval is the least time between two commits to the table
@@ -151,6 +155,8 @@ type kstream struct {
 	layout *layout
 	// reg is where an avro stream's writer schemas come from (avro.go).
 	reg *registry
+	// dbz is the key of a debezium-json stream (nil for other formats).
+	dbz *debezium
 }
 
 // tp names a topic-partition.
@@ -185,6 +191,8 @@ type krec struct {
 	ts         time.Time
 	v          value
 	avro       *writerSchema // format avro: the record's writer schema
+	change     *change       // format debezium-json: what the event does (debezium.go)
+	skip       bool          // a tombstone: consumed, nothing to write
 	bad        string        // why the record cannot be written; "" if it may be
 }
 
@@ -224,13 +232,18 @@ func NewKafka(cat *catalog.Catalog, cfg KafkaConfig) (*Kafka, error) {
 		if s.Format == "avro" {
 			ks.reg = registries.get(s.Registry)
 		}
+		if s.Format == "debezium-json" {
+			ks.dbz = newDebezium(s.Key)
+		}
 		switch {
 		case s.Topic == "" && s.TopicRegex == "":
 			return nil, fmt.Errorf("kafka: stream %d: no topic or topic_regex", i)
 		case s.Topic != "" && s.TopicRegex != "":
 			return nil, fmt.Errorf("kafka: stream %d: topic and topic_regex are exclusive", i)
-		case s.Format != "json" && s.Format != "avro":
-			return nil, fmt.Errorf("kafka: stream %d: format %q is not supported (json, avro)", i, s.Format)
+		case s.Format != "json" && s.Format != "avro" && s.Format != "debezium-json":
+			return nil, fmt.Errorf("kafka: stream %d: format %q is not supported (json, avro, debezium-json)", i, s.Format)
+		case len(s.Key) > 0 && s.Format != "debezium-json":
+			return nil, fmt.Errorf("kafka: stream %d: key applies to format debezium-json only", i)
 		case s.Format == "avro" && s.Registry.URL == "":
 			return nil, fmt.Errorf("kafka: stream %d: format avro needs a schema registry URL", i)
 		case s.StartFrom != "earliest" && s.StartFrom != "latest":
@@ -250,6 +263,9 @@ func NewKafka(cat *catalog.Catalog, cfg KafkaConfig) (*Kafka, error) {
 			return nil, fmt.Errorf("kafka: stream %d: %w", i, err)
 		}
 		if err := validName("table", s.Table); err != nil {
+			return nil, fmt.Errorf("kafka: stream %d: %w", i, err)
+		}
+		if err := checkKey(s); err != nil {
 			return nil, fmt.Errorf("kafka: stream %d: %w", i, err)
 		}
 		var err error
@@ -414,6 +430,8 @@ func (k *Kafka) takeParsed(r *kgo.Record, pv *parsedValue) {
 		if !k.decodeAvro(s, p, &kr) {
 			return // the registry cannot be asked now: the partition waits (stall)
 		}
+	case s.dbz != nil:
+		s.dbz.decode(&k.ps, &kr)
 	default:
 		var v value
 		var msg string
@@ -843,6 +861,7 @@ func (k *Kafka) attempt(ctx context.Context, s *kstream, batch []*kpart) (kafkaC
 			switch {
 			case dl.has(p.topic, p.partition, r.offset):
 				written++
+			case r.skip:
 			case r.bad != "":
 				bad = append(bad, r)
 			default:
@@ -852,6 +871,9 @@ func (k *Kafka) attempt(ctx context.Context, s *kstream, batch []*kpart) (kafkaC
 	}
 	if s.reg != nil {
 		return k.attemptAvro(ctx, s, t, offs, dl, parts, good, bad)
+	}
+	if s.dbz != nil {
+		return k.attemptDebezium(ctx, s, t, root, offs, dl, parts, good, bad)
 	}
 	fixed := s.cfg.FixedSchema && t != nil
 	if !fixed {

@@ -73,6 +73,7 @@ type kafkaStream struct {
 	TopicRegex     string        `yaml:"topic_regex"` // instead of topic
 	Table          string        `yaml:"table"`
 	Format         string        `yaml:"format"`
+	Key            []string      `yaml:"key"` // debezium-json: the columns identifying a row (default: the record keys' fields)
 	CommitInterval time.Duration `yaml:"commit_interval"`
 	StartFrom      string        `yaml:"start_from"`
 	// Table layout and schema (layout.go).
@@ -257,8 +258,17 @@ func (k *kafkaConfig) validate() error {
 				// The URL may carry credentials: it is not echoed.
 				return fmt.Errorf("%s.schema_registry.url: not an http or https URL", field)
 			}
+		case "debezium-json":
+			for j, k := range s.Key {
+				if k == "" || strings.Contains(k, ".") {
+					return fmt.Errorf("%s.key[%d]: %q is not a top-level column name", field, j, k)
+				}
+			}
 		default:
-			return fmt.Errorf("%s.format: %q is not supported (json, avro)", field, s.Format)
+			return fmt.Errorf("%s.format: %q is not supported (json, avro, debezium-json)", field, s.Format)
+		}
+		if len(s.Key) > 0 && s.Format != "debezium-json" {
+			return fmt.Errorf("%s.key: applies to format debezium-json only", field)
 		}
 		if s.CommitInterval == 0 {
 			s.CommitInterval = time.Second

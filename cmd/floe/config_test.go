@@ -119,6 +119,10 @@ func TestKafkaConfig(t *testing.T) {
 	}
 
 	const head = "ingest:\n  kafka:\n    brokers: [\"127.0.0.1:9092\"]\n"
+	dbz := write("dbz", head+"    streams: [{topic: a, table: n.t, format: debezium-json, key: [id, Tenant]}]\n")
+	if cfg, _, err := parseConfig("serve", []string{"--config", dbz}); err != nil || fmt.Sprint(cfg.Ingest.Kafka.Streams[0].Key) != "[id Tenant]" {
+		t.Fatalf("debezium-json with a key: %v", err)
+	}
 	cases := []struct{ yaml, field string }{
 		{"ingest:\n  kafka:\n    streams: [{topic: a, table: n.t}]\n", "ingest.kafka.brokers"},
 		{"ingest:\n  kafka:\n    brokers: [nope]\n    streams: [{topic: a, table: n.t}]\n", "ingest.kafka.brokers[0]"},
@@ -136,6 +140,8 @@ func TestKafkaConfig(t *testing.T) {
 		{head + "    streams: [{topic: a, table: n.t, target_file_size: 12XB}]\n", "ingest.kafka.streams[0].target_file_size"},
 		{head + "    streams: [{topic: a, table: n.t, target_file_size: 128}]\n", "ingest.kafka.streams[0].target_file_size"},
 		{head + "    streams: [{topic: a, table: n.t, schema_evolution: maybe}]\n", "cannot unmarshal !!str `maybe` into bool"},
+		{head + "    streams: [{topic: a, table: n.t, key: [id]}]\n", "ingest.kafka.streams[0].key: applies to format debezium-json only"},
+		{head + "    streams: [{topic: a, table: n.t, format: debezium-json, key: [id, a.b]}]\n", "ingest.kafka.streams[0].key[1]"},
 	}
 	for i, c := range cases {
 		t.Run(c.field, func(t *testing.T) {

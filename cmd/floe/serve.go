@@ -276,7 +276,7 @@ func startKafka(ctx context.Context, cfg Config, cat *catalog.Catalog, policy fu
 	streams := make([]ingest.KafkaStream, len(kc.Streams))
 	for i, s := range kc.Streams {
 		ns, tbl, _ := strings.Cut(s.Table, ".")
-		streams[i] = ingest.KafkaStream{Topic: s.Topic, TopicRegex: s.TopicRegex, Namespace: ns, Table: tbl, Format: s.Format,
+		streams[i] = ingest.KafkaStream{Topic: s.Topic, TopicRegex: s.TopicRegex, Namespace: ns, Table: tbl, Format: s.Format, Key: s.Key,
 			CommitInterval: s.CommitInterval, StartFrom: s.StartFrom,
 			PartitionBy: s.PartitionBy, TargetFileSize: s.targetFileSize, FixedSchema: s.SchemaEvolution != nil && !*s.SchemaEvolution,
 			Registry: s.SchemaRegistry.ingest()}
