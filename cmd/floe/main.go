@@ -18,11 +18,20 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// Ingest holds many small decoded records between commits, so the
+		// collector runs often at the default 100; at 200 the Kafka drain
+		// benchmark gains about 15 % (2 M events: median 337k rows/s
+		// against 293k). DuckDB's memory is outside the Go heap and not
+		// affected. GOGC (and GOMEMLIMIT) in the environment still rule.
+		debug.SetGCPercent(200)
+	}
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "floe:", err)
 		os.Exit(1)
