@@ -196,3 +196,49 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("wrong credentials: %v, want errRegistryUnavailable naming HTTP 401 (records wait, none is rejected)", err)
 	}
 }
+
+// fuzzSchema has every kind of Avro value a record can hold.
+const fuzzSchema = `{"type": "record", "name": "F", "fields": [
+  {"name": "id", "type": "long"},
+  {"name": "n", "type": ["null", "int"]},
+  {"name": "s", "type": "string"},
+  {"name": "b", "type": "bytes"},
+  {"name": "f", "type": "float"},
+  {"name": "d", "type": "double"},
+  {"name": "ok", "type": "boolean"},
+  {"name": "k", "type": {"type": "enum", "name": "E", "symbols": ["A", "B", "C"]}},
+  {"name": "fx", "type": {"type": "fixed", "name": "X", "size": 3}},
+  {"name": "amount", "type": {"type": "bytes", "logicalType": "decimal", "precision": 6, "scale": 2}},
+  {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+  {"name": "at", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+  {"name": "tags", "type": {"type": "array", "items": "string"}},
+  {"name": "attrs", "type": {"type": "map", "values": ["null", "double"]}},
+  {"name": "inner", "type": {"type": "record", "name": "I", "fields": [{"name": "x", "type": "int"}]}}
+]}`
+
+// FuzzAvroCheck: a Kafka record's value is untrusted input. Checking it —
+// frame and payload — must never panic or allocate what a malformed length
+// claims; it either accepts the value or says why not.
+func FuzzAvroCheck(f *testing.F) {
+	sc := avro.MustParse(fuzzSchema).(*avro.RecordSchema)
+	good, err := avro.Marshal(sc, map[string]any{
+		"id": int64(1), "n": map[string]any{"int": 3}, "s": "x", "b": []byte{1}, "f": float32(1.5), "d": 2.5,
+		"ok": true, "k": "B", "fx": [3]byte{1, 2, 3}, "amount": []byte{0x03, 0xe8}, "day": 19000, "at": int64(1),
+		"tags": []string{"a"}, "attrs": map[string]any{"p": map[string]any{"double": 1.0}}, "inner": map[string]any{"x": 1},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(append([]byte{0, 0, 0, 0, 1}, good...))
+	f.Add([]byte{0, 0, 0, 0, 1, 0xfe, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte(`{"id": 1}`))
+	f.Fuzz(func(t *testing.T, value []byte) {
+		_, payload, why := confluentFrame(value)
+		if why != "" {
+			return
+		}
+		if err := newAvroWalker(1<<16).check(sc, payload); err != nil && err.Error() == "" {
+			t.Fatal("an error without a reason")
+		}
+	})
+}
