@@ -2,10 +2,8 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -239,24 +237,9 @@ func (b *avroBatch) commit(ctx context.Context, cat *catalog.Catalog, log *slog.
 		if err != nil {
 			return 0, err
 		}
-		tprops := map[string]string{table.ParquetCompressionKey: "zstd"}
-		maps.Copy(tprops, lay.fileProperties())
-		spec, err := lay.newSpec(sc)
-		if err != nil {
+		if t, err = lay.createTable(ctx, cat, log, ns, name, sc); err != nil {
 			return 0, err
 		}
-		var opts []catalog.CreateOption
-		if spec != nil {
-			opts = append(opts, catalog.WithPartitionSpec(spec))
-		}
-		t, err = cat.CreateTable(ctx, ns, name, sc, tprops, opts...)
-		if errors.Is(err, catalog.ErrTableExists) {
-			return 0, errTableCreated
-		}
-		if err != nil {
-			return 0, err
-		}
-		log.Info("ingest: created table", "table", ns+"."+name, "partition_spec", t.Iceberg().Spec().String())
 	}
 	txn := t.Iceberg().NewTransaction()
 	var changes []schemaChange
@@ -276,34 +259,16 @@ func (b *avroBatch) commit(ctx context.Context, cat *catalog.Catalog, log *slog.
 			return 0, fmt.Errorf("evolve schema: %w", err)
 		}
 	}
-	staged, err := txn.StagedTable()
+	staged, err := lay.apply(txn, log, ns+"."+name)
 	if err != nil {
 		return 0, err
-	}
-	if b.t != nil {
-		changed, err := lay.evolveSpec(txn, staged)
-		if err != nil {
-			return 0, err
-		}
-		setProps := changedProperties(staged.Properties(), lay.fileProperties())
-		if len(setProps) > 0 {
-			if err := txn.SetProperties(setProps); err != nil {
-				return 0, fmt.Errorf("set table properties: %w", err)
-			}
-		}
-		if changed || len(setProps) > 0 {
-			if staged, err = txn.StagedTable(); err != nil {
-				return 0, err
-			}
-		}
 	}
 	rec, err := b.build(staged.Schema())
 	if err != nil {
 		return 0, err
 	}
 	defer rec.Release()
-	target := int64(staged.Properties().GetInt(table.WriteTargetFileSizeBytesKey, table.WriteTargetFileSizeBytesDefault))
-	return appendSlices(ctx, cat, ns, name, txn, rec, props, sliceRows(rec, target))
+	return appendSlices(ctx, cat, ns, name, txn, rec, props, sliceRows(rec, targetFileSize(staged)))
 }
 
 // build reads the good records into one Arrow record batch of schema sc.
