@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,13 +15,8 @@ import (
 // The Kafka broker is started once per test process by the first test that
 // asks for it (test/services up kafka, in a state directory of its own) and
 // stopped by Main.
-var kafka struct {
-	once     sync.Once
-	brokers  string
-	stateDir string // FLOE_SERVICES_DIR of the broker we started; "" if none
-	script   string
-	err      error
-}
+var kafka = &sharedService{name: "kafka", envVar: "KAFKA_BROKERS", tools: []string{"java", "mvn"},
+	why: "the Kafka tests run a real broker from Maven Central jars (apt-get install openjdk-17-jdk-headless maven, or run scripts/test.sh)"}
 
 // MustKafka returns the address of a real Apache Kafka 4.x broker (KRaft
 // mode, on loopback): $KAFKA_BROKERS when set, otherwise one started with
@@ -34,62 +24,11 @@ var kafka struct {
 // to install, when java or mvn is missing or the broker does not start.
 func MustKafka(tb testing.TB) string {
 	tb.Helper()
-	kafka.once.Do(func() {
-		if b := os.Getenv("KAFKA_BROKERS"); b != "" {
-			kafka.brokers = b
-			return
-		}
-		for _, tool := range []string{"java", "mvn"} {
-			if _, err := exec.LookPath(tool); err != nil {
-				kafka.err = fmt.Errorf("%s is not installed: the Kafka tests run a real broker from Maven Central jars "+
-					"(apt-get install openjdk-17-jdk-headless maven, or run scripts/test.sh)", tool)
-				return
-			}
-		}
-		_, file, _, _ := runtime.Caller(0)
-		kafka.script = filepath.Join(filepath.Dir(file), "services")
-		dir, err := os.MkdirTemp("", "floe-e2e-services-")
-		if err != nil {
-			kafka.err = err
-			return
-		}
-		kafka.stateDir = dir
-		cmd := exec.Command(kafka.script, "up", "kafka")
-		cmd.Env = append(os.Environ(), "FLOE_SERVICES_DIR="+dir)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			kafka.err = fmt.Errorf("test/services up kafka: %v\n%s", err, stderr.String())
-			return
-		}
-		for _, line := range strings.Split(string(out), "\n") {
-			if b, ok := strings.CutPrefix(line, "KAFKA_BROKERS="); ok {
-				kafka.brokers = strings.TrimSpace(b)
-			}
-		}
-		if kafka.brokers == "" {
-			kafka.err = fmt.Errorf("test/services up kafka printed no KAFKA_BROKERS line:\n%s%s", out, stderr.String())
-		}
-	})
-	if kafka.err != nil {
-		tb.Fatalf("kafka: %v", kafka.err)
-	}
-	return kafka.brokers
+	return kafka.get(tb)
 }
 
 // stopKafka stops the broker MustKafka started, if any.
-func stopKafka() {
-	if kafka.stateDir == "" {
-		return
-	}
-	cmd := exec.Command(kafka.script, "down", "kafka")
-	cmd.Env = append(os.Environ(), "FLOE_SERVICES_DIR="+kafka.stateDir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "test/services down kafka: %v\n%s", err, out)
-	}
-	os.RemoveAll(kafka.stateDir)
-}
+func stopKafka() { kafka.stop() }
 
 // MustKafkaClient returns a producer/admin client of the broker, closed at
 // cleanup.
@@ -166,9 +105,8 @@ func waitTopic(tb testing.TB, ctx context.Context, cl *kgo.Client, topic string,
 // Broker is a Kafka broker of one test's own, which the test may stop and
 // start again (same port, same data): MustStartBroker.
 type Broker struct {
-	Brokers  string // HOST:PORT
-	stateDir string
-	script   string
+	Brokers string // HOST:PORT
+	svc     service
 }
 
 // MustStartBroker starts a broker for tb alone with `test/services up
@@ -176,26 +114,8 @@ type Broker struct {
 func MustStartBroker(tb testing.TB) *Broker {
 	tb.Helper()
 	MustKafka(tb) // checks the tools, and installs the jars once
-	_, file, _, _ := runtime.Caller(0)
-	b := &Broker{stateDir: tb.TempDir(), script: filepath.Join(filepath.Dir(file), "services")}
-	tb.Cleanup(func() {
-		if out, err := b.run("down"); err != nil {
-			tb.Logf("test/services down kafka: %v\n%s", err, out)
-		}
-	})
-	out, err := b.run("up")
-	if err != nil {
-		tb.Fatalf("test/services up kafka: %v\n%s", err, out)
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if a, ok := strings.CutPrefix(line, "KAFKA_BROKERS="); ok {
-			b.Brokers = strings.TrimSpace(a)
-		}
-	}
-	if b.Brokers == "" {
-		tb.Fatalf("test/services up kafka printed no KAFKA_BROKERS line:\n%s", out)
-	}
-	return b
+	svc, vars := mustStartService(tb, "kafka", "KAFKA_BROKERS")
+	return &Broker{Brokers: vars["KAFKA_BROKERS"], svc: svc}
 }
 
 // MustStop stops the broker (SIGTERM, a clean shutdown), keeping its data.
@@ -214,9 +134,4 @@ func (b *Broker) MustStart(tb testing.TB) {
 	}
 }
 
-func (b *Broker) run(verb string) (string, error) {
-	cmd := exec.Command(b.script, verb, "kafka")
-	cmd.Env = append(os.Environ(), "FLOE_SERVICES_DIR="+b.stateDir)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
+func (b *Broker) run(verb string) (string, error) { return b.svc.run(verb) }

@@ -1,11 +1,7 @@
 package test
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
 )
 
@@ -27,41 +23,9 @@ func MustStartSecureBroker(tb testing.TB) *SecureBroker {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		tb.Fatal("openssl is not installed: the SASL_SSL broker's certificates are made with it (apt-get install openssl)")
 	}
-	_, file, _, _ := runtime.Caller(0)
-	script, dir := filepath.Join(filepath.Dir(file), "services"), tb.TempDir()
-	run := func(verb string) (string, error) {
-		cmd := exec.Command(script, verb, "kafka-secure")
-		cmd.Env = append(os.Environ(), "FLOE_SERVICES_DIR="+dir)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	tb.Cleanup(func() {
-		if out, err := run("down"); err != nil {
-			tb.Logf("test/services down kafka-secure: %v\n%s", err, out)
-		}
-	})
-	out, err := run("up")
-	if err != nil {
-		tb.Fatalf("test/services up kafka-secure: %v\n%s", err, out)
-	}
-	b := &SecureBroker{}
-	for _, line := range strings.Split(out, "\n") {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
-		switch k {
-		case "KAFKA_BROKERS":
-			b.Brokers = v
-		case "KAFKA_SASL_SSL_BROKERS":
-			b.SASLSSLBrokers = v
-		case "KAFKA_CA_FILE":
-			b.CAFile = v
-		case "KAFKA_SCRAM_USER":
-			b.User = v
-		case "KAFKA_SCRAM_PASSWORD":
-			b.Password = v
-		}
-	}
-	if b.Brokers == "" || b.SASLSSLBrokers == "" || b.CAFile == "" || b.User == "" || b.Password == "" {
-		tb.Fatalf("test/services up kafka-secure printed an incomplete address list:\n%s", out)
-	}
+	_, vars := mustStartService(tb, "kafka-secure",
+		"KAFKA_BROKERS", "KAFKA_SASL_SSL_BROKERS", "KAFKA_CA_FILE", "KAFKA_SCRAM_USER", "KAFKA_SCRAM_PASSWORD")
+	b := &SecureBroker{Brokers: vars["KAFKA_BROKERS"], SASLSSLBrokers: vars["KAFKA_SASL_SSL_BROKERS"],
+		CAFile: vars["KAFKA_CA_FILE"], User: vars["KAFKA_SCRAM_USER"], Password: vars["KAFKA_SCRAM_PASSWORD"]}
 	return b
 }
