@@ -1,68 +1,28 @@
 package gateway_test
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/floe-dev/floe/internal/bypass"
 	"github.com/floe-dev/floe/sqlstate"
 )
 
-// bypassEntry is one statement of testdata/bypass.txt with its outcome.
-type bypassEntry struct {
-	line  int
-	sql   string
-	ok    bool     // the statement must run
-	value string   // with ok: the first value of the first row, as text ("": any)
-	codes []string // otherwise: the SQLSTATEs it may be refused with
-}
+// bypassEntry is one statement of the corpus with its outcome.
+type bypassEntry struct{ bypass.Entry }
 
-// readBypassCorpus parses the corpus (its format is described at its top).
+// readBypassCorpus parses gateway/testdata/bypass.txt.
 func readBypassCorpus(tb testing.TB) []bypassEntry {
 	tb.Helper()
-	f, err := os.Open("testdata/bypass.txt")
+	entries, err := bypass.Read("testdata/bypass.txt")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	var out []bypassEntry
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#"):
-		case line[0] == ' ' || line[0] == '\t':
-			if len(out) == 0 {
-				tb.Fatalf("bypass.txt:%d: continuation before any entry", n)
-			}
-			out[len(out)-1].sql += "\n" + line
-		default:
-			outcome, sql, ok := strings.Cut(line, " ")
-			if !ok {
-				tb.Fatalf("bypass.txt:%d: no statement", n)
-			}
-			e := bypassEntry{line: n, sql: sql}
-			switch {
-			case outcome == "ok":
-				e.ok = true
-			case strings.HasPrefix(outcome, "ok="):
-				e.ok, e.value = true, strings.TrimPrefix(outcome, "ok=")
-			default:
-				e.codes = strings.Split(outcome, "|")
-				for _, c := range e.codes {
-					if len(c) != 5 {
-						tb.Fatalf("bypass.txt:%d: outcome %q is neither ok nor SQLSTATEs", n, outcome)
-					}
-				}
-			}
-			out = append(out, e)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
+	out := make([]bypassEntry, len(entries))
+	for i, e := range entries {
+		out[i] = bypassEntry{e}
 	}
 	return out
 }
@@ -76,8 +36,8 @@ func TestBypassCorpus(t *testing.T) {
 	corpus := readBypassCorpus(t)
 	gov := e.MustSessionAs(t, "gov")
 	for _, c := range corpus {
-		what := fmt.Sprintf("bypass.txt:%d: %s", c.line, c.sql)
-		cols, rows, err := query(gov, c.sql)
+		what := fmt.Sprintf("bypass.txt:%d: %s", c.Line, c.SQL)
+		cols, rows, err := query(gov, c.SQL)
 		if !checkNoLeak(t, "gov", what, cols, rows, err) {
 			continue
 		}
@@ -91,25 +51,25 @@ func TestBypassCorpus(t *testing.T) {
 // judge compares what a statement gave with the entry's outcome and
 // returns what is wrong ("" if nothing).
 func (c bypassEntry) judge(rows [][]any, err error) string {
-	if c.ok {
+	if c.OK {
 		if err != nil {
 			return fmt.Sprintf("failed (%v), want it to run", err)
 		}
-		if c.value != "" {
+		if c.Value != "" {
 			if len(rows) == 0 || len(rows[0]) == 0 {
-				return fmt.Sprintf("no rows, want %s", c.value)
+				return fmt.Sprintf("no rows, want %s", c.Value)
 			}
-			if got := fmt.Sprint(rows[0][0]); got != c.value {
-				return fmt.Sprintf("= %s, want %s", got, c.value)
+			if got := fmt.Sprint(rows[0][0]); got != c.Value {
+				return fmt.Sprintf("= %s, want %s", got, c.Value)
 			}
 		}
 		return ""
 	}
 	if err == nil {
-		return fmt.Sprintf("ran (%d rows), want SQLSTATE %s", len(rows), strings.Join(c.codes, " or "))
+		return fmt.Sprintf("ran (%d rows), want SQLSTATE %s", len(rows), strings.Join(c.Codes, " or "))
 	}
-	if e := sqlstate.Public(err); !slices.Contains(c.codes, e.Code) {
-		return fmt.Sprintf("got %s %q, want SQLSTATE %s", e.Code, e.Message, strings.Join(c.codes, " or "))
+	if e := sqlstate.Public(err); !slices.Contains(c.Codes, e.Code) {
+		return fmt.Sprintf("got %s %q, want SQLSTATE %s", e.Code, e.Message, strings.Join(c.Codes, " or "))
 	}
 	return ""
 }

@@ -1,7 +1,6 @@
 package test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/floe-dev/floe/internal/bypass"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -49,25 +50,25 @@ func TestBypassCorpusOverTheWire(t *testing.T) {
 				ctx := testContext(t, 30*time.Second)
 				var values [][]any
 				var err error
-				if c.ok && strings.HasPrefix(c.sql, "COPY") {
+				if c.OK && strings.HasPrefix(c.SQL, "COPY") {
 					var out bytes.Buffer
-					_, err = conn.PgConn().CopyTo(ctx, &out, c.sql)
+					_, err = conn.PgConn().CopyTo(ctx, &out, c.SQL)
 					values = [][]any{{out.String()}}
 				} else {
-					values, err = pgxRows(ctx, conn, c.sql)
+					values, err = pgxRows(ctx, conn, c.SQL)
 				}
 				var code, msg string
 				var pgErr *pgconn.PgError
 				if errors.As(err, &pgErr) {
 					code, msg = pgErr.Code, pgErr.Message+" "+pgErr.Detail+" "+pgErr.Hint
 				} else if err != nil {
-					t.Errorf("bypass.txt:%d: %s: %v, want a PostgreSQL error or rows", c.line, c.sql, err)
+					t.Errorf("bypass.txt:%d: %s: %v, want a PostgreSQL error or rows", c.Line, c.SQL, err)
 					continue
 				}
 				c.check(t, values, code, msg)
 				var one int
 				if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
-					t.Fatalf("bypass.txt:%d: after %q the connection is unusable: %v", c.line, c.sql, err)
+					t.Fatalf("bypass.txt:%d: after %q the connection is unusable: %v", c.Line, c.SQL, err)
 				}
 			}
 		})
@@ -97,7 +98,7 @@ func TestBypassCorpusOverTheWire(t *testing.T) {
 
 	t.Run("http", func(t *testing.T) {
 		for _, c := range corpus {
-			resp := f.Query(t, "gov", "gov-password", c.sql)
+			resp := f.Query(t, "gov", "gov-password", c.SQL)
 			var doc struct {
 				Rows  [][]any   `json:"rows"`
 				Error *APIError `json:"error"`
@@ -105,7 +106,7 @@ func TestBypassCorpusOverTheWire(t *testing.T) {
 			dec := json.NewDecoder(bytes.NewReader(resp.Body))
 			dec.UseNumber()
 			if err := dec.Decode(&doc); err != nil {
-				t.Errorf("bypass.txt:%d: %s: %s: %v", c.line, c.sql, resp, err)
+				t.Errorf("bypass.txt:%d: %s: %s: %v", c.Line, c.SQL, resp, err)
 				continue
 			}
 			var code, msg string
@@ -113,7 +114,7 @@ func TestBypassCorpusOverTheWire(t *testing.T) {
 				code, msg = doc.Error.Code, doc.Error.Message
 			}
 			if doc.Error == nil && resp.Status != http.StatusOK || doc.Error != nil && len(doc.Rows) == 0 && resp.Status == http.StatusOK {
-				t.Errorf("bypass.txt:%d: %s: %s: the status does not match the outcome", c.line, c.sql, resp)
+				t.Errorf("bypass.txt:%d: %s: %s: the status does not match the outcome", c.Line, c.SQL, resp)
 			}
 			c.check(t, doc.Rows, code, msg)
 		}
@@ -185,44 +186,18 @@ func leakRecord(b *strings.Builder, i int) {
 var govLeakMarkers = []string{"secret", "s002", "2500-", "pin-", "ssn", "denied-"}
 
 // bypassEntry is one statement of the corpus with its outcome.
-type bypassEntry struct {
-	line  int
-	sql   string
-	ok    bool
-	value string   // with ok: the first value of the first row, as text ("": any)
-	codes []string // otherwise: the SQLSTATEs it may be refused with
-}
+type bypassEntry struct{ bypass.Entry }
 
-// readBypassCorpus parses gateway/testdata/bypass.txt (its format is
-// described at its top).
+// readBypassCorpus parses gateway/testdata/bypass.txt.
 func readBypassCorpus(tb testing.TB) []bypassEntry {
 	tb.Helper()
-	f, err := os.Open("../gateway/testdata/bypass.txt")
+	entries, err := bypass.Read("../gateway/testdata/bypass.txt")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	var out []bypassEntry
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#"):
-		case line[0] == ' ' || line[0] == '\t':
-			out[len(out)-1].sql += "\n" + line
-		default:
-			outcome, sql, _ := strings.Cut(line, " ")
-			e := bypassEntry{line: n, sql: sql}
-			if v, isOK := strings.CutPrefix(outcome, "ok"); isOK {
-				e.ok, e.value = true, strings.TrimPrefix(v, "=")
-			} else {
-				e.codes = strings.Split(outcome, "|")
-			}
-			out = append(out, e)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
+	out := make([]bypassEntry, len(entries))
+	for i, e := range entries {
+		out[i] = bypassEntry{e}
 	}
 	return out
 }
@@ -233,8 +208,8 @@ func readBypassCorpus(tb testing.TB) []bypassEntry {
 // value.
 func (c bypassEntry) check(tb testing.TB, rows [][]any, code, msg string) {
 	tb.Helper()
-	what := fmt.Sprintf("bypass.txt:%d: %s", c.line, c.sql)
-	own := strings.ToLower(c.sql)
+	what := fmt.Sprintf("bypass.txt:%d: %s", c.Line, c.SQL)
+	own := strings.ToLower(c.SQL)
 	for _, m := range govLeakMarkers {
 		if strings.Contains(strings.ToLower(msg), m) && !strings.Contains(own, m) {
 			tb.Errorf("%s: error %q reveals %q", what, msg, m)
@@ -249,15 +224,15 @@ func (c bypassEntry) check(tb testing.TB, rows [][]any, code, msg string) {
 		}
 	}
 	switch {
-	case c.ok && code != "":
+	case c.OK && code != "":
 		tb.Errorf("%s: failed (%s %s), want it to run", what, code, msg)
-	case c.ok && c.value != "":
-		if len(rows) == 0 || len(rows[0]) == 0 || fmt.Sprint(rows[0][0]) != c.value {
-			tb.Errorf("%s: got %v, want first value %s", what, rows, c.value)
+	case c.OK && c.Value != "":
+		if len(rows) == 0 || len(rows[0]) == 0 || fmt.Sprint(rows[0][0]) != c.Value {
+			tb.Errorf("%s: got %v, want first value %s", what, rows, c.Value)
 		}
-	case !c.ok && code == "":
-		tb.Errorf("%s: ran (%d rows), want SQLSTATE %s", what, len(rows), strings.Join(c.codes, " or "))
-	case !c.ok && !slices.Contains(c.codes, code):
-		tb.Errorf("%s: got %s %q, want SQLSTATE %s", what, code, msg, strings.Join(c.codes, " or "))
+	case !c.OK && code == "":
+		tb.Errorf("%s: ran (%d rows), want SQLSTATE %s", what, len(rows), strings.Join(c.Codes, " or "))
+	case !c.OK && !slices.Contains(c.Codes, code):
+		tb.Errorf("%s: got %s %q, want SQLSTATE %s", what, code, msg, strings.Join(c.Codes, " or "))
 	}
 }
