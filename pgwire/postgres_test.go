@@ -14,11 +14,12 @@ import (
 	"github.com/floe-dev/floe/pgwire"
 )
 
-// TestEncodingMatchesPostgres compares the encoder's text and binary output
-// with a real PostgreSQL's for the same values. FLOE_TEST_POSTGRES holds
-// its connection string; scripts/test.sh starts one and sets it, so in CI
-// a missing server fails the test. A bare `go test ./pgwire` skips it.
-func TestEncodingMatchesPostgres(t *testing.T) {
+// mustPostgres connects to the real PostgreSQL in FLOE_TEST_POSTGRES (its
+// connection string), closed at cleanup. scripts/test.sh starts one and sets
+// it, so in CI a missing server fails the test; a bare `go test ./pgwire`
+// skips it.
+func mustPostgres(t *testing.T) *pgconn.PgConn {
+	t.Helper()
 	dsn := os.Getenv("FLOE_TEST_POSTGRES")
 	if dsn == "" {
 		if os.Getenv("CI") != "" {
@@ -26,12 +27,19 @@ func TestEncodingMatchesPostgres(t *testing.T) {
 		}
 		t.Skip("FLOE_TEST_POSTGRES not set (scripts/test.sh sets it)")
 	}
-	ctx := context.Background()
-	pc, err := pgconn.Connect(ctx, dsn)
+	pc, err := pgconn.Connect(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close(ctx)
+	t.Cleanup(func() { pc.Close(context.Background()) })
+	return pc
+}
+
+// TestEncodingMatchesPostgres compares the encoder's text and binary output
+// with a real PostgreSQL's for the same values.
+func TestEncodingMatchesPostgres(t *testing.T) {
+	ctx := context.Background()
+	pc := mustPostgres(t)
 	utc := time.UTC
 	cases := []struct {
 		sql string // one value; the session's TimeZone is UTC
@@ -97,19 +105,8 @@ func TestEncodingMatchesPostgres(t *testing.T) {
 // with a real PostgreSQL's for rows with every character that needs
 // escaping or quoting, NULLs, and values that look like the NULL marker.
 func TestCopyMatchesPostgres(t *testing.T) {
-	dsn := os.Getenv("FLOE_TEST_POSTGRES")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("FLOE_TEST_POSTGRES is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
-		}
-		t.Skip("FLOE_TEST_POSTGRES not set (scripts/test.sh sets it)")
-	}
 	ctx := context.Background()
-	pc, err := pgconn.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close(ctx)
+	pc := mustPostgres(t)
 	if err := pc.Exec(ctx, "SET TimeZone = 'UTC'; SET extra_float_digits = 1").Close(); err != nil {
 		t.Fatal(err)
 	}
