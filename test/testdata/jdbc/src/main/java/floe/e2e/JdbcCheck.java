@@ -2,14 +2,12 @@ package floe.e2e;
 
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.Properties;
 
 /**
  * Connects to floe with PgJDBC, runs a prepared statement with parameters
@@ -21,30 +19,15 @@ import java.util.Properties;
  * Connection settings come from E2E_JDBC_URL, E2E_USER and E2E_PASSWORD.
  */
 public final class JdbcCheck {
-    interface Check {
-        void run(Connection c) throws SQLException;
-    }
-
     public static void main(String[] args) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", System.getenv("E2E_USER"));
-        props.setProperty("password", System.getenv("E2E_PASSWORD"));
-        try (Connection c = DriverManager.getConnection(System.getenv("E2E_JDBC_URL"), props)) {
-            check(c, "product", JdbcCheck::product);
-            check(c, "prepared", JdbcCheck::prepared);
-            check(c, "timestamp", JdbcCheck::timestampParameter);
-            check(c, "statement", JdbcCheck::statement);
-            check(c, "getTables", JdbcCheck::tables);
-            check(c, "getColumns", JdbcCheck::columns);
-            check(c, "getSchemas", JdbcCheck::schemas);
-        }
-    }
-
-    static void check(Connection c, String name, Check check) {
-        try {
-            check.run(c);
-        } catch (SQLException e) {
-            System.out.println("error " + name + " " + e.getSQLState() + " " + e.getMessage().replace('\n', ' '));
+        try (Connection c = Checks.connect()) {
+            Checks.check(c, "product", JdbcCheck::product);
+            Checks.check(c, "prepared", JdbcCheck::prepared);
+            Checks.check(c, "timestamp", JdbcCheck::timestampParameter);
+            Checks.check(c, "statement", JdbcCheck::statement);
+            Checks.check(c, "getTables", JdbcCheck::tables);
+            Checks.check(c, "getColumns", JdbcCheck::columns);
+            Checks.check(c, "getSchemas", JdbcCheck::schemas);
         }
     }
 

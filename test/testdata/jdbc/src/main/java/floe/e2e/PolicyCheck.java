@@ -1,13 +1,11 @@
 package floe.e2e;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Properties;
 
 /**
  * Connects to floe with PgJDBC as a principal under a row filter and an
@@ -20,28 +18,13 @@ import java.util.Properties;
  * E2E_PASSWORD.
  */
 public final class PolicyCheck {
-    interface Check {
-        void run(Connection c) throws SQLException;
-    }
-
     public static void main(String[] args) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", System.getenv("E2E_USER"));
-        props.setProperty("password", System.getenv("E2E_PASSWORD"));
-        try (Connection c = DriverManager.getConnection(System.getenv("E2E_JDBC_URL"), props)) {
-            check(c, "select", PolicyCheck::selectStar);
-            check(c, "prepared", PolicyCheck::prepared);
-            check(c, "cast", PolicyCheck::cast);
-            check(c, "excluded", PolicyCheck::excluded);
-            check(c, "getColumns", PolicyCheck::columns);
-        }
-    }
-
-    static void check(Connection c, String name, Check check) {
-        try {
-            check.run(c);
-        } catch (SQLException e) {
-            System.out.println("error " + name + " " + e.getSQLState() + " " + e.getMessage().replace('\n', ' '));
+        try (Connection c = Checks.connect()) {
+            Checks.check(c, "select", PolicyCheck::selectStar);
+            Checks.check(c, "prepared", PolicyCheck::prepared);
+            Checks.check(c, "cast", PolicyCheck::cast);
+            Checks.check(c, "excluded", PolicyCheck::excluded);
+            Checks.check(c, "getColumns", PolicyCheck::columns);
         }
     }
 
