@@ -86,8 +86,15 @@ func demoUsers(users *authz.Directory, out io.Writer) error {
 		}
 		u := p.Users[name]
 		line := fmt.Sprintf("floe:   %-7s %s", name, strings.Join(u.Roles, ", "))
-		if site, ok := u.Tags["site"]; ok {
-			line += fmt.Sprintf(" (site %v)", site)
+		switch site := u.Tags["site"].(type) {
+		case string:
+			line += " (site " + site + ")"
+		case []any:
+			sites := make([]string, len(site))
+			for i, s := range site {
+				sites[i] = fmt.Sprint(s)
+			}
+			line += " (sites " + strings.Join(sites, ", ") + ")"
 		}
 		lines = append(lines, line)
 	}
