@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/floe-dev/floe/sqlstate"
@@ -97,26 +98,59 @@ type rewritten struct {
 }
 
 // serialize parses SQL with DuckDB's own parser into its JSON parse tree.
+// Where the parser stops after a word DuckDB reserves and PostgreSQL takes
+// as a name, the word is quoted and the statement parsed again
+// (keywords.go): a quote is kept when the parser then gets further, and
+// the nearest such word before the error is tried first.
 func (s *Session) serialize(ctx context.Context, query string) (map[string]any, error) {
+	tree, pos, err := s.parse(ctx, query)
+	skip := 0 // candidates before the error already tried in vain
+	for tries := 0; err != nil && pos >= 0 && tries < maxKeywordQuotes; tries++ {
+		quoted, ok := quoteKeywordBefore(query, pos, skip, s.engine.nameKeywords)
+		if !ok {
+			break
+		}
+		t, p, e := s.parse(ctx, quoted)
+		if e == nil {
+			return t, nil
+		}
+		if p > pos {
+			query, pos, err, skip = quoted, p, e, 0
+		} else {
+			skip++
+		}
+	}
+	return tree, err
+}
+
+// parse is one json_serialize_sql call. On a syntax error it returns the
+// character position DuckDB reports (-1 when it reports none).
+func (s *Session) parse(ctx context.Context, query string) (map[string]any, int, error) {
 	var out string
 	if err := s.conn.QueryRowContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)::VARCHAR", query).Scan(&out); err != nil {
-		return nil, fmt.Errorf("serialize statement: %w", err)
+		return nil, -1, fmt.Errorf("serialize statement: %w", err)
 	}
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.UseNumber()
 	var tree map[string]any
 	if err := dec.Decode(&tree); err != nil {
-		return nil, fmt.Errorf("decode parse tree: %w", err)
+		return nil, -1, fmt.Errorf("decode parse tree: %w", err)
 	}
 	if isErr, _ := tree["error"].(bool); isErr {
 		msg, _ := tree["error_message"].(string)
 		typ, _ := tree["error_type"].(string)
 		if typ == "not implemented" || strings.Contains(msg, "Only SELECT statements") {
-			return nil, sqlstate.New(sqlstate.FeatureNotSupported, "statement not supported: floe answers read-only queries")
+			return nil, -1, sqlstate.New(sqlstate.FeatureNotSupported, "statement not supported: floe answers read-only queries")
 		}
-		return nil, sqlstate.New(sqlstate.SyntaxError, "%s", cleanParserMessage(msg))
+		pos := -1
+		if p, ok := tree["position"].(string); ok && typ == "parser" {
+			if n, err := strconv.Atoi(p); err == nil {
+				pos = n
+			}
+		}
+		return nil, pos, sqlstate.New(sqlstate.SyntaxError, "%s", cleanParserMessage(msg))
 	}
-	return tree, nil
+	return tree, -1, nil
 }
 
 func (s *Session) deserialize(ctx context.Context, tree map[string]any) (string, error) {

@@ -68,6 +68,9 @@ type Engine struct {
 	// pg_catalog, information_schema and duckdb_* views). A CTE may not take
 	// one of these names: see resolve.go.
 	systemNames map[string]bool
+	// nameKeywords are the words DuckDB reserves that PostgreSQL takes as
+	// names; keywords.go quotes them where DuckDB's parser stops on them.
+	nameKeywords map[string]bool
 
 	nextSession atomic.Int32
 	rewrites    *rewriteCache
@@ -126,7 +129,7 @@ func (e *Engine) instance(ctx context.Context, tz string) (*instance, error) {
 		return nil, err
 	}
 	if e.systemNames == nil {
-		e.systemNames = names
+		e.systemNames, e.nameKeywords = names.relations, names.keywords
 	}
 	e.instances[tz] = in
 	return in, nil
@@ -136,7 +139,7 @@ func (e *Engine) instance(ctx context.Context, tz string) (*instance, error) {
 // only the warehouse and cache directories are reachable, external access is
 // off, extensions never load, and the configuration is locked — in that
 // order, once, on the first connection.
-func (e *Engine) startInstance(ctx context.Context, tz string) (*instance, map[string]bool, error) {
+func (e *Engine) startInstance(ctx context.Context, tz string) (*instance, duckdbNames, error) {
 	// integer_division: 5 / 2 is 2 for integers, as in PostgreSQL.
 	dsn := "?autoinstall_known_extensions=false&autoload_known_extensions=false" +
 		"&disabled_optimizers=cte_filter_pusher&integer_division=true"
@@ -148,13 +151,13 @@ func (e *Engine) startInstance(ctx context.Context, tz string) (*instance, map[s
 	}
 	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("start duckdb: %w", err)
+		return nil, duckdbNames{}, fmt.Errorf("start duckdb: %w", err)
 	}
 	db := sql.OpenDB(connector)
-	fail := func(err error) (*instance, map[string]bool, error) {
+	fail := func(err error) (*instance, duckdbNames, error) {
 		db.Close()
 		connector.Close()
-		return nil, nil, err
+		return nil, duckdbNames{}, err
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -185,11 +188,21 @@ func (e *Engine) startInstance(ctx context.Context, tz string) (*instance, map[s
 			return fail(fmt.Errorf("seal duckdb sandbox (%s): %w", strings.SplitN(s, "=", 2)[0], err))
 		}
 	}
-	names, err := systemRelationNames(ctx, conn)
-	if err != nil {
+	var names duckdbNames
+	if names.relations, err = systemRelationNames(ctx, conn); err != nil {
+		return fail(err)
+	}
+	if names.keywords, err = nameKeywords(ctx, conn); err != nil {
 		return fail(err)
 	}
 	return &instance{db: db, connector: connector}, names, nil
+}
+
+// duckdbNames is what an engine learns of DuckDB's names from its first
+// instance.
+type duckdbNames struct {
+	relations map[string]bool // systemNames
+	keywords  map[string]bool // nameKeywords
 }
 
 func systemRelationNames(ctx context.Context, conn *sql.Conn) (map[string]bool, error) {

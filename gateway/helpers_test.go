@@ -176,3 +176,28 @@ func (e *env) MustAppend(tb testing.TB, t *catalog.Table, ids []int64, names []s
 }
 
 var _ pgwire.Engine = (*gateway.Engine)(nil)
+
+// mustAppendInts appends one row to t, whose columns are all long: vals[i]
+// in column i.
+func (e *env) mustAppendInts(tb testing.TB, t *catalog.Table, vals []int64) *catalog.Table {
+	tb.Helper()
+	ctx := context.Background()
+	sc, err := table.SchemaToArrowSchema(t.Iceberg().Schema(), nil, true, false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	for i, v := range vals {
+		b.Field(i).(*array.Int64Builder).Append(v)
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
+	defer tbl.Release()
+	nt, err := t.Iceberg().AppendTable(ctx, tbl, 1, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e.cat.Committed(t.Namespace, t.Name, nt)
+}

@@ -365,3 +365,16 @@ func TestRestartAndSQLCommand(t *testing.T) {
 		t.Errorf("after restart and push: count %s, want 3", row)
 	}
 }
+
+// TestReadmeRecordQueriesByItsFields pushes the README's example record and
+// queries it by its own field names with psql. `at` is a keyword of
+// DuckDB's (time travel) that PostgreSQL takes as a column name.
+func TestReadmeRecordQueriesByItsFields(t *testing.T) {
+	f := Shared(t)
+	f.MustPush(t, "e2e_readme", "vitals", `{"subject_id":"S-1","hr":72,"at":"2024-05-01T10:00:00Z"}`+"\n")
+	out := f.MustPsql(t, "-A", "-t", "-F", "|", "-c",
+		"SELECT subject_id, hr, at FROM e2e_readme.vitals WHERE at > '2024-01-01' ORDER BY at")
+	if want := "S-1|72|2024-05-01 10:00:00+00\n"; out != want {
+		t.Errorf("psql printed %q, want %q", out, want)
+	}
+}
