@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	//MAPS
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -19,6 +21,9 @@ import (
 	"github.com/apache/iceberg-go/table"
 	"github.com/uptrace/bun/driver/sqliteshim"
 )
+
+// catalogName is the catalog_name of floe's tables in the SQL catalog.
+const catalogName = "floe"
 
 // Sentinel errors. Callers test them with errors.Is.
 var (
@@ -43,10 +48,14 @@ type Catalog struct {
 	db        *sql.DB
 	ice       *sqlcat.Catalog
 
-	mu     sync.Mutex
-	tables map[string]*cachedTable
-	lists  *cachedLists
-	plans  map[planKey]*Scan
+	mu          sync.Mutex
+	tables      map[string]*cachedTable
+	lists       *cachedLists
+	plans       map[planKey]*Scan
+	commitLocks map[string]*sync.Mutex // by "ns.name": commits of one table are serialised
+	inflight    map[string][]time.Time // by "ns.name": start of writes under way (Commit, rewrites)
+	pins        map[pinKey]int         // snapshots running queries read (pins.go)
+	conflicts   atomic.Int64           // commit attempts lost against another writer
 }
 
 type cachedTable struct {
@@ -84,7 +93,7 @@ func Open(ctx context.Context, cfg Config) (*Catalog, error) {
 	// SQLite takes one writer at a time; one connection avoids SQLITE_BUSY
 	// inside this process (other processes wait on busy_timeout).
 	db.SetMaxOpenConns(1)
-	ice, err := sqlcat.NewCatalog("floe", db, sqlcat.SQLite, iceberg.Properties{
+	ice, err := sqlcat.NewCatalog(catalogName, db, sqlcat.SQLite, iceberg.Properties{
 		"warehouse": (&url.URL{Scheme: "file", Path: wh}).String(),
 	})
 	if err != nil {
@@ -96,12 +105,15 @@ func Open(ctx context.Context, cfg Config) (*Catalog, error) {
 		return nil, fmt.Errorf("catalog: create catalog tables: %w", err)
 	}
 	return &Catalog{
-		cfg:       cfg,
-		warehouse: wh,
-		db:        db,
-		ice:       ice,
-		tables:    map[string]*cachedTable{},
-		plans:     map[planKey]*Scan{},
+		cfg:         cfg,
+		warehouse:   wh,
+		db:          db,
+		ice:         ice,
+		tables:      map[string]*cachedTable{},
+		plans:       map[planKey]*Scan{},
+		commitLocks: map[string]*sync.Mutex{},
+		inflight:    map[string][]time.Time{},
+		pins:        map[pinKey]int{},
 	}, nil
 }
 
@@ -110,10 +122,6 @@ func (c *Catalog) Close() error { return c.db.Close() }
 
 // Warehouse returns the absolute local path of the warehouse directory.
 func (c *Catalog) Warehouse() string { return c.warehouse }
-
-// Iceberg returns the underlying iceberg-go catalog, for writers (ingest,
-// maintain) that build their own transactions.
-func (c *Catalog) Iceberg() icecat.Catalog { return c.ice }
 
 // Namespaces lists the namespaces, sorted.
 func (c *Catalog) Namespaces(ctx context.Context) ([]string, error) {
@@ -209,12 +217,50 @@ func (c *Catalog) remember(tbl *Table) {
 	c.mu.Unlock()
 }
 
-// Committed records a table handle returned by a commit made through this
-// process so that queries see it at once.
-func (c *Catalog) Committed(ns, name string, t *table.Table) *Table {
-	tbl := &Table{Namespace: ns, Name: name, ice: t, cat: c}
-	c.remember(tbl)
-	return tbl
+func (c *Catalog) forget(ns, name string) {
+	c.mu.Lock()
+	delete(c.tables, ns+"."+name)
+	c.mu.Unlock()
+}
+
+// current returns ns.name as it is in the catalog now: the cached handle
+// when the catalog still points at its metadata file (one small query),
+// else a fresh load.
+func (c *Catalog) current(ctx context.Context, ns, name string) (*Table, error) {
+	key := ns + "." + name
+	c.mu.Lock()
+	e := c.tables[key]
+	c.mu.Unlock()
+	if e != nil {
+		loc, err := c.metadataLocation(ctx, ns, name)
+		switch {
+		case err == nil && loc == e.tbl.ice.MetadataLocation():
+			c.remember(e.tbl)
+			return e.tbl, nil
+		case errors.Is(err, ErrNoSuchTable):
+			c.forget(ns, name)
+			return nil, err
+		}
+	}
+	return c.reload(ctx, ns, name)
+}
+
+// Current returns ns.name as it is in the catalog now, bypassing the
+// RefreshInterval staleness of Table (cheaply: one query when unchanged).
+func (c *Catalog) Current(ctx context.Context, ns, name string) (*Table, error) {
+	return c.current(ctx, ns, name)
+}
+
+// metadataLocation reads where the SQL catalog points ns.name now.
+func (c *Catalog) metadataLocation(ctx context.Context, ns, name string) (string, error) {
+	var loc sql.NullString
+	err := c.db.QueryRowContext(ctx,
+		`SELECT metadata_location FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?`,
+		catalogName, ns, name).Scan(&loc)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !loc.Valid) {
+		return "", fmt.Errorf("%w: %s.%s", ErrNoSuchTable, ns, name)
+	}
+	return loc.String, err
 }
 
 // CreateOption adjusts a table that CreateTable creates.
@@ -244,6 +290,7 @@ func (c *Catalog) CreateTable(ctx context.Context, ns, name string, sc *iceberg.
 		return nil, fmt.Errorf("create namespace %s: %w", ns, err)
 	}
 	p := iceberg.Properties{"format-version": "2"}
+	//MANAGED
 	for k, v := range props {
 		p[k] = v
 	}
@@ -261,5 +308,7 @@ func (c *Catalog) CreateTable(ctx context.Context, ns, name string, sc *iceberg.
 	c.mu.Lock()
 	c.lists = nil
 	c.mu.Unlock()
-	return c.Committed(ns, name, t), nil
+	tbl := &Table{Namespace: ns, Name: name, ice: t, cat: c}
+	c.remember(tbl)
+	return tbl, nil
 }

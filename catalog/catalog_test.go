@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,21 +30,31 @@ func MustOpen(tb testing.TB, dir string) *catalog.Catalog {
 	return c
 }
 
-func mustAppend(tb testing.TB, t *catalog.Table, id int64) *table.Table {
+// idRecord is one row of schema with id.
+func idRecord(tb testing.TB, id int64) arrow.RecordBatch {
 	tb.Helper()
-	sc, err := table.SchemaToArrowSchema(t.Schema(), nil, true, false)
+	sc, err := table.SchemaToArrowSchema(schema, nil, true, false)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
 	b.Field(0).(*array.Int64Builder).Append(id)
-	rec := b.NewRecordBatch()
-	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
-	nt, err := t.Iceberg().AppendTable(context.Background(), tbl, 1, nil)
+	return b.NewRecordBatch()
+}
+
+// mustAppend commits one row with id through c, with summary props.
+func mustAppend(tb testing.TB, c *catalog.Catalog, ns, name string, id int64, props map[string]string) *catalog.Table {
+	tb.Helper()
+	rec := idRecord(tb, id)
+	defer rec.Release()
+	t, err := c.Commit(context.Background(), ns, name, func(ctx context.Context, tx *catalog.Tx) error {
+		return tx.Append(ctx, rec, 0, props)
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return nt
+	return t
 }
 
 func TestCreateListPlan(t *testing.T) {
@@ -70,8 +81,8 @@ func TestCreateListPlan(t *testing.T) {
 	if tbl.SnapshotID() != 0 {
 		t.Fatal("new table has a snapshot")
 	}
-	tbl = c.Committed("clinical", "vitals", mustAppend(t, tbl, 1))
-	tbl = c.Committed("clinical", "vitals", mustAppend(t, tbl, 2))
+	mustAppend(t, c, "clinical", "vitals", 1, nil)
+	tbl = mustAppend(t, c, "clinical", "vitals", 2, nil)
 	scan, err := tbl.Plan(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -92,8 +103,7 @@ func TestCommitElsewhereVisibleWithinOneSecond(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	reader, writer := MustOpen(t, dir), MustOpen(t, dir)
-	wt, err := writer.CreateTable(ctx, "clinical", "vitals", schema, nil)
-	if err != nil {
+	if _, err := writer.CreateTable(ctx, "clinical", "vitals", schema, nil); err != nil {
 		t.Fatal(err)
 	}
 	rt, err := reader.Table(ctx, "clinical", "vitals")
@@ -101,7 +111,7 @@ func TestCommitElsewhereVisibleWithinOneSecond(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := rt.SnapshotID()
-	nt := mustAppend(t, wt, 1)
+	nt := mustAppend(t, writer, "clinical", "vitals", 1, nil)
 	committed := time.Now()
 	for {
 		rt, err = reader.Table(ctx, "clinical", "vitals")
@@ -116,8 +126,8 @@ func TestCommitElsewhereVisibleWithinOneSecond(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if rt.SnapshotID() != nt.CurrentSnapshot().SnapshotID {
-		t.Fatalf("sees snapshot %d, committed %d", rt.SnapshotID(), nt.CurrentSnapshot().SnapshotID)
+	if rt.SnapshotID() != nt.SnapshotID() {
+		t.Fatalf("sees snapshot %d, committed %d", rt.SnapshotID(), nt.SnapshotID())
 	}
 }
 
@@ -131,3 +141,36 @@ func TestLocalPath(t *testing.T) {
 		t.Errorf("s3 path: %v", err)
 	}
 }
+
+// readIDs reads the ids of t's current snapshot.
+func readIDs(tb testing.TB, t *catalog.Table) map[int64]bool {
+	tb.Helper()
+	_, recs, err := t.ReadArrow(context.Background(), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ids := map[int64]bool{}
+	for rec, err := range recs {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		col := rec.Column(0).(*array.Int64)
+		for i := range col.Len() {
+			ids[col.Value(i)] = true
+		}
+		rec.Release()
+	}
+	return ids
+}
+
+// appendForeign appends rec to t as another engine does, with no floe
+// summary properties.
+func appendForeign(ctx context.Context, t *table.Table, rec arrow.RecordBatch) error {
+	tbl := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
+	defer tbl.Release()
+	_, err := t.AppendTable(ctx, tbl, rec.NumRows(), nil)
+	return err
+}
+
+// dirOf returns c's data directory.
+func dirOf(c *catalog.Catalog) string { return filepath.Dir(c.Warehouse()) }

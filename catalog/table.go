@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/url"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
@@ -24,11 +26,64 @@ type Table struct {
 	cat       *Catalog
 }
 
-// Iceberg returns the iceberg-go table, for writers.
-func (t *Table) Iceberg() *table.Table { return t.ice }
-
 // Schema returns the current schema.
 func (t *Table) Schema() *iceberg.Schema { return t.ice.Schema() }
+
+// Spec returns the default partition spec.
+func (t *Table) Spec() iceberg.PartitionSpec { return t.ice.Spec() }
+
+// Properties returns the table properties.
+func (t *Table) Properties() iceberg.Properties { return t.ice.Properties() }
+
+// Layout returns the schema, partition specs, properties and format
+// version of this version of the table.
+func (t *Table) Layout() Layout { return layoutOf(t.ice.Metadata()) }
+
+// Metadata returns the table metadata (read only: commits go through
+// Catalog.Commit).
+func (t *Table) Metadata() table.Metadata { return t.ice.Metadata() }
+
+// MetadataLocation returns where this version's metadata file is.
+func (t *Table) MetadataLocation() string { return t.ice.MetadataLocation() }
+
+// Snapshot returns the snapshot with id of this version, nil if none.
+func (t *Table) Snapshot(id int64) *table.Snapshot { return t.ice.Metadata().SnapshotByID(id) }
+
+// Carried returns the value of the snapshot summary property key in the
+// newest snapshot of the main branch's history that has it. Every
+// snapshot floe commits carries OffsetsProperty forward; other writers'
+// snapshots need not, hence the walk.
+func (t *Table) Carried(key string) (string, bool) { return t.carried(key) }
+
+func (t *Table) carried(key string) (string, bool) {
+	md := t.ice.Metadata()
+	for snap := md.CurrentSnapshot(); snap != nil; {
+		if snap.Summary != nil {
+			if v, ok := snap.Summary.Properties[key]; ok {
+				return v, true
+			}
+		}
+		if snap.ParentSnapshotID == nil {
+			break
+		}
+		snap = md.SnapshotByID(*snap.ParentSnapshotID)
+	}
+	return "", false
+}
+
+// ReadArrow reads the rows of the current snapshot that filter may match
+// (nil: all), deletes applied, with the named columns (none: all), through
+// iceberg-go's reader.
+func (t *Table) ReadArrow(ctx context.Context, filter iceberg.BooleanExpression, columns ...string) (*arrow.Schema, iter.Seq2[arrow.RecordBatch, error], error) {
+	var opts []table.ScanOption
+	if filter != nil {
+		opts = append(opts, table.WithRowFilter(filter))
+	}
+	if len(columns) > 0 {
+		opts = append(opts, table.WithSelectedFields(columns...))
+	}
+	return t.ice.Scan(opts...).ToArrowRecords(ctx)
+}
 
 // SnapshotID returns the current snapshot id, or 0 for a table with no
 // snapshot yet.

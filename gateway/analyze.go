@@ -81,6 +81,9 @@ func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[stri
 	for _, b := range w.order {
 		r.hidden = append(r.hidden, b.rel.hidden...)
 		r.governed = r.governed || b.rel.fence
+		if b.rel.snapshot != 0 {
+			r.reads = append(r.reads, tableSnapshot{ref: b.ref, snapshot: b.rel.snapshot})
+		}
 	}
 	if !w.uncacheable {
 		s.engine.rewrites.put(key, r, w.order)
@@ -93,8 +96,9 @@ func (s *Session) rewriteQuery(ctx context.Context, query string, casts map[stri
 type rewritten struct {
 	sql      string
 	hidden   []string
-	governed bool          // reads a fenced relation: runtime error texts are withheld
-	tables   []tableAccess // what the policy decided for each table, for the audit record
+	governed bool            // reads a fenced relation: runtime error texts are withheld
+	tables   []tableAccess   // what the policy decided for each table, for the audit record
+	reads    []tableSnapshot // the Iceberg snapshots it reads, pinned while it runs
 }
 
 // serialize parses SQL with DuckDB's own parser into its JSON parse tree.

@@ -288,3 +288,20 @@ var _ driver.Conn = (*duckdb.Conn)(nil)
 func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// pin pins the snapshots a statement reads until the returned function is
+// called (catalog.Pin): snapshot expiry keeps their files meanwhile.
+func (e *Engine) pin(reads []tableSnapshot) func() {
+	if len(reads) == 0 {
+		return func() {}
+	}
+	releases := make([]func(), len(reads))
+	for i, r := range reads {
+		releases[i] = e.cat.Pin(r.ref.namespace, r.ref.name, r.snapshot)
+	}
+	return func() {
+		for _, release := range releases {
+			release()
+		}
+	}
+}

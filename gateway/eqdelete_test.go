@@ -5,11 +5,11 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/floe-dev/floe/catalog"
 )
 
 // An upsert as Debezium streams commit it: one snapshot adds the new row
@@ -22,7 +22,7 @@ func TestEqualityDeleteSparesRowsOfItsOwnSnapshot(t *testing.T) {
 	tbl := e.MustTable(t, "clinical", "orders")
 	tbl = e.MustAppend(t, tbl, []int64{1, 2}, []string{"old", "b"})
 
-	sc, err := table.SchemaToArrowSchema(tbl.Iceberg().Schema(), nil, true, false)
+	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,15 +31,8 @@ func TestEqualityDeleteSparesRowsOfItsOwnSnapshot(t *testing.T) {
 	b.Field(0).(*array.Int64Builder).Append(1)
 	b.Field(1).(*array.StringBuilder).Append("new")
 	rec := b.NewRecordBatch()
-	var data []iceberg.DataFile
-	for df, err := range table.WriteRecords(ctx, tbl.Iceberg(), sc, func(yield func(arrow.RecordBatch, error) bool) { yield(rec, nil) }) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		data = append(data, df)
-	}
-
-	keySc, err := tbl.Iceberg().Schema().Select(true, "id")
+	defer rec.Release()
+	keySc, err := tbl.Schema().Select(true, "id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,19 +45,20 @@ func TestEqualityDeleteSparesRowsOfItsOwnSnapshot(t *testing.T) {
 	kb.Field(0).(*array.Int64Builder).Append(1)
 	key := kb.NewRecordBatch()
 	defer key.Release()
-	tx := tbl.Iceberg().NewTransaction()
-	dels, err := tx.WriteEqualityDeletes(ctx, []int{1}, func(yield func(arrow.RecordBatch, error) bool) { yield(key, nil) })
+	_, err = e.cat.Commit(ctx, "clinical", "orders", func(ctx context.Context, tx *catalog.Tx) error {
+		data, err := tx.WriteDataFiles(ctx, rec, 0)
+		if err != nil {
+			return err
+		}
+		dels, err := tx.WriteEqualityDeletes(ctx, []int{1}, key)
+		if err != nil {
+			return err
+		}
+		return tx.RowDelta(ctx, data, dels, nil)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.NewRowDelta(nil).AddRows(data...).AddDeletes(dels...).Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	nt, err := tx.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.cat.Committed("clinical", "orders", nt)
 
 	s := e.MustSession(t)
 	_, rows := MustQuery(t, s, "SELECT id, name FROM clinical.orders ORDER BY id")

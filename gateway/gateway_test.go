@@ -63,11 +63,11 @@ func TestQueryHonoursPositionAndEqualityDeletes(t *testing.T) {
 	tbl = e.MustAppend(t, tbl, []int64{1, 2, 3, 4, 5}, []string{"a", "b", "c", "d", "e"})
 	tbl = e.MustAppend(t, tbl, []int64{6, 7, 8}, []string{"f", "g", "h"})
 
-	nt, err := tbl.Iceberg().Delete(ctx, iceberg.EqualTo(iceberg.Reference("id"), int64(2)), nil)
-	if err != nil {
+	// Another writer deletes, merge-on-read.
+	if _, err := e.foreign(t, "clinical", "labs").Delete(ctx, iceberg.EqualTo(iceberg.Reference("id"), int64(2)), nil); err != nil {
 		t.Fatal(err)
 	}
-	tbl = e.cat.Committed("clinical", "labs", nt)
+	tbl = e.published(t, "clinical", "labs")
 	scan, err := tbl.Plan(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -86,16 +86,15 @@ func TestQueryHonoursPositionAndEqualityDeletes(t *testing.T) {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
 	b.Field(0).(*array.StringBuilder).Append("g")
 	rec := b.NewRecordBatch()
-	tx := tbl.Iceberg().NewTransaction()
+	tx := e.foreign(t, "clinical", "labs").NewTransaction()
 	var recs iter.Seq2[arrow.RecordBatch, error] = func(yield func(arrow.RecordBatch, error) bool) { yield(rec, nil) }
 	if err := tx.CommitEqualityDeletes(ctx, []int{2}, recs, nil); err != nil {
 		t.Fatal(err)
 	}
-	nt, err = tx.Commit(ctx)
-	if err != nil {
+	if _, err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tbl = e.cat.Committed("clinical", "labs", nt)
+	tbl = e.published(t, "clinical", "labs")
 
 	s := e.MustSession(t)
 	_, rows := MustQuery(t, s, "SELECT id FROM clinical.labs")
@@ -105,7 +104,7 @@ func TestQueryHonoursPositionAndEqualityDeletes(t *testing.T) {
 		t.Fatalf("ids %v, want %v", got, want)
 	}
 	// The same count as iceberg-go's own reader.
-	at, err := tbl.Iceberg().Scan().ToArrowTable(ctx)
+	at, err := e.foreign(t, "clinical", "labs").Scan().ToArrowTable(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,17 +120,16 @@ func TestSchemaEvolutionReadsByFieldID(t *testing.T) {
 	tbl := e.MustTable(t, "clinical", "visits")
 	tbl = e.MustAppend(t, tbl, []int64{1}, []string{"a"})
 	// Rename name → label and add a column: old files keep field ids.
-	tx := tbl.Iceberg().NewTransaction()
+	tx := e.foreign(t, "clinical", "visits").NewTransaction()
 	us := tx.UpdateSchema(true, false).RenameColumn([]string{"name"}, "label").
 		AddColumn([]string{"site"}, iceberg.PrimitiveTypes.String, "", false, nil)
 	if err := us.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	nt, err := tx.Commit(ctx)
-	if err != nil {
+	if _, err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.cat.Committed("clinical", "visits", nt)
+	e.published(t, "clinical", "visits")
 	s := e.MustSession(t)
 	names, rows := MustQuery(t, s, "SELECT * FROM clinical.visits")
 	if !reflect.DeepEqual(names, []string{"id", "label", "site"}) {

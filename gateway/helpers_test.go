@@ -17,6 +17,7 @@ import (
 	"github.com/floe-dev/floe/authz"
 	"github.com/floe-dev/floe/catalog"
 	"github.com/floe-dev/floe/gateway"
+	"github.com/floe-dev/floe/internal/icebergtest"
 	"github.com/floe-dev/floe/pgwire"
 	"github.com/floe-dev/floe/sqlstate"
 )
@@ -146,11 +147,10 @@ func (e *env) MustTable(tb testing.TB, ns, name string) *catalog.Table {
 	return t
 }
 
-// MustAppend appends rows (id, name) and publishes the new snapshot.
+// MustAppend appends rows (id, name) through the catalog's commit path.
 func (e *env) MustAppend(tb testing.TB, t *catalog.Table, ids []int64, names []string) *catalog.Table {
 	tb.Helper()
-	ctx := context.Background()
-	sc, err := table.SchemaToArrowSchema(t.Iceberg().Schema(), nil, true, false)
+	sc, err := table.SchemaToArrowSchema(t.Schema(), nil, true, false)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -162,27 +162,14 @@ func (e *env) MustAppend(tb testing.TB, t *catalog.Table, ids []int64, names []s
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
-	defer tbl.Release()
-	fresh, err := e.cat.Reload(ctx, t.Namespace, t.Name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	nt, err := fresh.Iceberg().AppendTable(ctx, tbl, int64(len(ids)), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return e.cat.Committed(t.Namespace, t.Name, nt)
+	return e.mustAppendRecord(tb, t, rec)
 }
-
-var _ pgwire.Engine = (*gateway.Engine)(nil)
 
 // mustAppendInts appends one row to t, whose columns are all long: vals[i]
 // in column i.
 func (e *env) mustAppendInts(tb testing.TB, t *catalog.Table, vals []int64) *catalog.Table {
 	tb.Helper()
-	ctx := context.Background()
-	sc, err := table.SchemaToArrowSchema(t.Iceberg().Schema(), nil, true, false)
+	sc, err := table.SchemaToArrowSchema(t.Schema(), nil, true, false)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -193,11 +180,38 @@ func (e *env) mustAppendInts(tb testing.TB, t *catalog.Table, vals []int64) *cat
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	tbl := array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
-	defer tbl.Release()
-	nt, err := t.Iceberg().AppendTable(ctx, tbl, 1, nil)
+	return e.mustAppendRecord(tb, t, rec)
+}
+
+// mustAppendRecord appends rec to t's table through the catalog's commit
+// path; queries see it at once.
+func (e *env) mustAppendRecord(tb testing.TB, t *catalog.Table, rec arrow.RecordBatch) *catalog.Table {
+	tb.Helper()
+	nt, err := e.cat.Commit(context.Background(), t.Namespace, t.Name, func(ctx context.Context, tx *catalog.Tx) error {
+		return tx.Append(ctx, rec, 0, nil)
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return e.cat.Committed(t.Namespace, t.Name, nt)
+	return nt
 }
+
+// foreign loads ns.name as another writer (another engine on the same
+// catalog) sees it, for commits floe does not make itself.
+func (e *env) foreign(tb testing.TB, ns, name string) *table.Table {
+	tb.Helper()
+	return icebergtest.Load(tb, icebergtest.Open(tb, e.dir), ns, name)
+}
+
+// published reloads ns.name after another writer's commit, so that queries
+// see it at once rather than within the catalog's refresh interval.
+func (e *env) published(tb testing.TB, ns, name string) *catalog.Table {
+	tb.Helper()
+	t, err := e.cat.Reload(context.Background(), ns, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+var _ pgwire.Engine = (*gateway.Engine)(nil)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
@@ -72,12 +71,8 @@ func mustSubjectRows(tb testing.TB, e *env, rows []subject) {
 		b.Field(3).(*array.Int64Builder).Append(r.age)
 	}
 	rec := b.NewRecordBatch()
-	at := array.NewTableFromRecords(asc, []arrow.RecordBatch{rec})
-	nt, err := t.Iceberg().AppendTable(ctx, at, int64(len(rows)), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e.cat.Committed("clinical", "subjects", nt)
+	defer rec.Release()
+	e.mustAppendRecord(tb, t, rec)
 }
 
 // mustSubjects creates clinical.subjects: the S001 rows have numeric

@@ -235,6 +235,7 @@ type queryStatement struct {
 	cols      []pgwire.Column
 	conv      []converter
 	params    []uint32
+	reads     []tableSnapshot // the snapshots rewritten reads
 }
 
 func (s *Session) prepareQuery(ctx context.Context, text string, paramOIDs []uint32) (*queryStatement, error) {
@@ -326,6 +327,7 @@ func (q *queryStatement) build(ctx context.Context, paramOIDs []uint32) error {
 		return sqlstate.New(sqlstate.FeatureNotSupported, "cached plan must not change result type")
 	}
 	q.rewritten, q.governed, q.stmt, q.conn, q.cols, q.conv = r.sql, r.governed, stmt, q.s.conn, cols, conv
+	q.reads = r.reads
 	if q.params == nil {
 		q.params = params
 	}
@@ -449,9 +451,14 @@ func (q *queryStatement) execute(ctx context.Context, params []any) (pgwire.Resu
 	if err := q.build(ctx, q.params); err != nil {
 		return nil, err
 	}
-	var cancel context.CancelFunc = func() {}
+	// The snapshots read stay pinned until the result is closed: snapshot
+	// expiry in this process keeps their files (catalog.Pin).
+	unpin := q.s.engine.pin(q.reads)
+	var cancel context.CancelFunc = unpin
 	if d := q.s.settings.statementTimeout(); d > 0 {
-		ctx, cancel = context.WithTimeout(ctx, d)
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeout(ctx, d)
+		cancel = func() { cancelTimeout(); unpin() }
 	}
 	args := make([]driver.NamedValue, len(params))
 	for i, p := range params {

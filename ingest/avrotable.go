@@ -226,49 +226,51 @@ func freshSchema(st *iceberg.StructType) (*iceberg.Schema, error) {
 	return iceberg.AssignFreshSchemaIDs(iceberg.NewSchema(0, st.FieldList...), func() int { id++; return id })
 }
 
-// commit writes the batch to ns.name in one snapshot with props: it
-// creates the table (laid out as b.layout says) or evolves its schema and
-// layout, then appends the records, read straight into Arrow. The commit
-// requires the table's head to be the snapshot b.t holds.
-func (b *avroBatch) commit(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, props iceberg.Properties) (int64, error) {
-	t, lay := b.t, b.layout
-	if t == nil {
+// stage stages on tx the batch in one snapshot with props: it creates the
+// table (laid out as b.layout says) or evolves its schema and layout, then
+// appends the records, read straight into Arrow.
+func (b *avroBatch) stage(ctx context.Context, tx *catalog.Tx, log *slog.Logger, props map[string]string) error {
+	lay := b.layout
+	if !tx.Exists() {
 		sc, err := freshSchema(b.work)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		if t, err = lay.createTable(ctx, cat, log, ns, name, sc); err != nil {
-			return 0, err
+		if err := lay.createTable(ctx, tx, log, sc); err != nil {
+			return err
 		}
 	}
-	txn := t.Iceberg().NewTransaction()
 	var changes []schemaChange
 	if b.t != nil {
 		diffStruct(&iceberg.StructType{FieldList: b.t.Schema().Fields()}, b.work, nil, &changes)
 	}
 	if len(changes) > 0 {
-		us := txn.UpdateSchema(true, false)
-		for _, c := range changes {
-			if c.add {
-				us.AddColumn(c.path, c.typ, "", false, nil)
-			} else {
-				us.UpdateColumn(c.path, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: c.typ, Valid: true}})
+		err := tx.EvolveSchema(func(us *table.UpdateSchema) {
+			for _, c := range changes {
+				if c.add {
+					us.AddColumn(c.path, c.typ, "", false, nil)
+				} else {
+					us.UpdateColumn(c.path, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: c.typ, Valid: true}})
+				}
 			}
-		}
-		if err := us.Commit(); err != nil {
-			return 0, fmt.Errorf("evolve schema: %w", err)
+		})
+		if err != nil {
+			return err
 		}
 	}
-	staged, err := lay.apply(txn, log, ns+"."+name)
-	if err != nil {
-		return 0, err
+	if err := lay.apply(tx, log); err != nil {
+		return err
 	}
-	rec, err := b.build(staged.Schema())
+	l, err := tx.Layout()
 	if err != nil {
-		return 0, err
+		return err
+	}
+	rec, err := b.build(l.Schema)
+	if err != nil {
+		return err
 	}
 	defer rec.Release()
-	return appendSlices(ctx, cat, ns, name, txn, rec, props, sliceRows(rec, targetFileSize(staged)))
+	return tx.Append(ctx, rec, sliceRows(rec, l.TargetFileSize()), props)
 }
 
 // build reads the good records into one Arrow record batch of schema sc.

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
@@ -125,6 +122,8 @@ func (c *committer) run() {
 // each of them. Requests whose records conflict with the schema as the
 // earlier requests of the batch leave it are rejected alone. It reports
 // whether it tried to commit (false when every request was rejected).
+// Conflicts with other writers are retried by catalog.Commit, which calls
+// attempt again on the table as it is then.
 func (c *committer) commit(ctx context.Context, batch []*pending) bool {
 	s := c.s
 	ns, name := c.key.ns, c.key.name
@@ -143,48 +142,36 @@ func (c *committer) commit(ctx context.Context, batch []*pending) bool {
 	}()
 
 	start := time.Now()
-	var lastErr error
-	for attempt := range commitAttempts {
-		if attempt > 0 {
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				lastErr = err
-				break
-			}
+	var accepted []int
+	t, err := s.cat.Commit(ctx, ns, name, func(ctx context.Context, tx *catalog.Tx) error {
+		return c.attempt(ctx, tx, batch, answered, answer, &accepted)
+	})
+	if err == nil {
+		snap := t.SnapshotID()
+		c.observe(t, batch, accepted, snap, start)
+		for _, i := range accepted {
+			answer(i, outcome{res: Result{Rows: int64(len(batch[i].records)), SnapshotID: snap}})
 		}
-		var accepted []int
-		res, err := c.attempt(ctx, batch, answered, answer, attempt > 0, &accepted)
-		if err == nil {
-			c.observe(ctx, batch, accepted, res, start)
-			for _, i := range accepted {
-				answer(i, outcome{res: Result{Rows: int64(len(batch[i].records)), SnapshotID: res}})
-			}
-			return true
-		}
-		lastErr = err
-		if !retriable(err) {
-			break
-		}
-		s.conflicts.Add(1)
-		s.log.Debug("ingest: commit conflict, retrying", "table", ns+"."+name, "attempt", attempt+1, "err", err)
+		return true
 	}
-	if errors.Is(lastErr, errNothingToCommit) {
+	if errors.Is(err, errNothingToCommit) {
 		return false
 	}
 	// The callers of Push log the error (HTTP: with the principal).
 	for i := range batch {
-		answer(i, outcome{err: fmt.Errorf("commit %s.%s: %w", ns, name, lastErr)})
+		answer(i, outcome{err: fmt.Errorf("commit %s.%s: %w", ns, name, err)})
 	}
 	return true
 }
 
 // observe records a successful commit of the accepted requests of batch in
 // the status and metrics.
-func (c *committer) observe(ctx context.Context, batch []*pending, accepted []int, snapshot int64, start time.Time) {
+func (c *committer) observe(t *catalog.Table, batch []*pending, accepted []int, snapshot int64, start time.Time) {
 	s := c.s
 	table := c.key.ns + "." + c.key.name
 	now := time.Now()
 	took := now.Sub(start)
-	files := addedFiles(ctx, s.cat, c.key.ns, c.key.name, snapshot)
+	files := addedFiles(t, snapshot)
 	var records, bytes int64
 	for _, i := range accepted {
 		records += int64(len(batch[i].records))
@@ -197,35 +184,15 @@ func (c *committer) observe(ctx context.Context, batch []*pending, accepted []in
 	s.stats.mu.Unlock()
 }
 
-var (
-	errNothingToCommit = errors.New("nothing to commit")
-	errTableCreated    = errors.New("table created concurrently")
-)
+var errNothingToCommit = errors.New("nothing to commit")
 
-// attempt makes one try at committing batch: load the table, merge the
-// requests not yet answered into its schema, create or evolve the table,
-// append the rows and commit. It returns the new snapshot id and sets
-// accepted to the requests the snapshot holds.
-func (c *committer) attempt(ctx context.Context, batch []*pending, answered []bool, answer func(int, outcome), reload bool, accepted *[]int) (int64, error) {
-	s := c.s
-	ns, name := c.key.ns, c.key.name
-
-	var t *catalog.Table
-	var err error
-	if reload {
-		t, err = s.cat.Reload(ctx, ns, name)
-	} else {
-		t, err = s.cat.Table(ctx, ns, name)
-	}
-	exists := err == nil
-	if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
-		return 0, err
-	}
-	var root *node
-	if exists {
-		root = schemaNode(t.Schema())
-	} else {
-		root = schemaNode(nil)
+// attempt stages the commit of batch on tx: merge the requests not yet
+// answered into the table's schema, create or evolve the table and append
+// the rows. It sets accepted to the requests the snapshot holds.
+func (c *committer) attempt(ctx context.Context, tx *catalog.Tx, batch []*pending, answered []bool, answer func(int, outcome), accepted *[]int) error {
+	root := schemaNode(nil)
+	if tx.Exists() {
+		root = schemaNode(tx.Base().Schema())
 	}
 
 	// Merge request by request; a request that conflicts is rejected and
@@ -250,217 +217,122 @@ func (c *committer) attempt(ctx context.Context, batch []*pending, answered []bo
 		kept = append(kept, p)
 	}
 	if len(kept) == 0 {
-		return 0, errNothingToCommit
+		return errNothingToCommit
 	}
 
-	props := iceberg.Properties{
+	props := map[string]string{
 		"floe.source":   "http",
 		"floe.requests": fmt.Sprint(len(kept)),
 	}
-	return appendRows(ctx, s.cat, s.log, ns, name, t, root, kept, props, nil)
+	return appendRows(ctx, tx, c.s.log, root, kept, props, nil)
 }
 
-// appendRows commits the records of kept to ns.name in one snapshot whose
-// summary carries props: it stages the table (stage) and appends the rows,
-// which iceberg-go writes to one or more files per partition. lay may be
-// nil: the table keeps its layout. The commit requires t's current
-// snapshot to still be the branch head, so a concurrent writer makes it
-// fail with an error for which retriable is true. It returns the new
-// snapshot id.
-func appendRows(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, t *catalog.Table, root *node, kept []*pending, props iceberg.Properties, lay *layout) (int64, error) {
-	txn, staged, err := stage(ctx, cat, log, ns, name, t, root, lay)
-	if err != nil {
-		return 0, err
+// appendRows stages on tx the append of the records of kept, in one
+// snapshot whose summary carries props: it stages the table (stage) and
+// appends the rows, which iceberg-go writes to one or more files per
+// partition. lay may be nil: the table keeps its layout.
+func appendRows(ctx context.Context, tx *catalog.Tx, log *slog.Logger, root *node, kept []*pending, props map[string]string, lay *layout) error {
+	if err := stage(ctx, tx, log, root, lay); err != nil {
+		return err
 	}
-	rec, err := buildRecord(staged.Schema(), kept)
+	l, err := tx.Layout()
 	if err != nil {
-		return 0, err
+		return err
+	}
+	rec, err := buildRecord(l.Schema, kept)
+	if err != nil {
+		return err
 	}
 	defer rec.Release()
-	return appendSlices(ctx, cat, ns, name, txn, rec, props, sliceRows(rec, targetFileSize(staged)))
+	return tx.Append(ctx, rec, sliceRows(rec, l.TargetFileSize()), props)
 }
 
 // stage starts the commit of records merged into root: it creates the
-// table from root (laid out as lay says) when t is nil, otherwise adds
-// the columns root adds to t's schema, promotes those it promotes and
-// brings the partition spec and file size properties in line with lay. It
-// returns the transaction and the table as the transaction stages it.
-func stage(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, t *catalog.Table, root *node, lay *layout) (*table.Transaction, *table.StagedTable, error) {
-	exists := t != nil
-	if !exists {
-		var err error
-		if t, err = lay.createTable(ctx, cat, log, ns, name, newSchema(root)); err != nil {
-			return nil, nil, err
+// table from root (laid out as lay says) when it does not exist, otherwise
+// adds the columns root adds to its schema, promotes those it promotes and
+// brings the partition spec and file size properties in line with lay.
+func stage(ctx context.Context, tx *catalog.Tx, log *slog.Logger, root *node, lay *layout) error {
+	existed := tx.Exists()
+	if !existed {
+		if err := lay.createTable(ctx, tx, log, newSchema(root)); err != nil {
+			return err
 		}
 	}
-
-	txn := t.Iceberg().NewTransaction()
-	if adds, proms := additions(root); exists && len(adds)+len(proms) > 0 {
-		us := txn.UpdateSchema(true, false)
-		for _, a := range adds {
-			us.AddColumn(a.path, a.typ, "", false, nil)
-		}
-		for _, p := range proms {
-			us.UpdateColumn(p.path, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: p.typ, Valid: true}})
-		}
-		if err := us.Commit(); err != nil {
-			return nil, nil, fmt.Errorf("evolve schema: %w", err)
-		}
-	}
-	staged, err := lay.apply(txn, log, ns+"."+name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return txn, staged, nil
-}
-
-// appendBatch appends rec in txn and commits it.
-func appendBatch(ctx context.Context, cat *catalog.Catalog, ns, name string, txn *table.Transaction, rec arrow.RecordBatch, props iceberg.Properties) (int64, error) {
-	return appendSlices(ctx, cat, ns, name, txn, rec, props, rec.NumRows())
-}
-
-// appendSlices appends rec in txn, handing it to the writer in slices of at
-// most n rows (where it may roll to a new file), and commits.
-func appendSlices(ctx context.Context, cat *catalog.Catalog, ns, name string, txn *table.Transaction, rec arrow.RecordBatch, props iceberg.Properties, n int64) (int64, error) {
-	var slices []arrow.RecordBatch
-	if rows := rec.NumRows(); n <= 0 || rows <= n {
-		slices = []arrow.RecordBatch{rec}
-	} else {
-		for lo := int64(0); lo < rows; lo += n {
-			s := rec.NewSlice(lo, min(lo+n, rows))
-			defer s.Release()
-			slices = append(slices, s)
-		}
-	}
-	rdr, err := array.NewRecordReader(rec.Schema(), slices)
-	if err != nil {
-		return 0, err
-	}
-	defer rdr.Release()
-	if err := txn.Append(ctx, rdr, props); err != nil {
-		return 0, fmt.Errorf("append: %w", err)
-	}
-	committed, err := txn.Commit(ctx)
-	if err != nil {
-		return 0, err
-	}
-	ct := cat.Committed(ns, name, committed)
-	return ct.SnapshotID(), nil
-}
-
-// commitChanges commits change events to ns.name in one snapshot (an
-// Iceberg row delta) whose summary carries props: the objects of images as
-// new data files and, when the table holds rows already, the key objects
-// of dels as equality delete files on the key columns. The table is staged
-// as for appendRows and upgraded to format version 2, which delete files
-// need. Equality deletes apply only to data files of lower sequence
-// numbers, so they remove the older rows of their keys and not the rows
-// the same snapshot adds. The commit requires t's current snapshot to
-// still be the branch head (retriable otherwise). It returns the new
-// snapshot id; 0 when there was nothing to write.
-func commitChanges(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, t *catalog.Table, root *node, images, dels []*pending, key []string, props iceberg.Properties, lay *layout) (int64, error) {
-	hasRows := t != nil && t.SnapshotID() != 0
-	txn, staged, err := stage(ctx, cat, log, ns, name, t, root, lay)
-	if err != nil {
-		return 0, err
-	}
-	if v := staged.Metadata().Version(); v < 2 {
-		if err := txn.UpgradeFormatVersion(2); err != nil {
-			return 0, fmt.Errorf("upgrade format version %d to 2: %w", v, err)
-		}
-		if staged, err = txn.StagedTable(); err != nil {
-			return 0, err
-		}
-		log.Info("ingest: upgraded the table to format version 2 for equality deletes", "table", ns+"."+name)
-	}
-	ids, err := keyFieldIDs(staged, key)
-	if err != nil {
-		return 0, err
-	}
-	rd := txn.NewRowDelta(props)
-	files := 0
-	if len(images[0].records) > 0 {
-		rec, err := buildRecord(staged.Schema(), images)
+	if adds, proms := additions(root); existed && len(adds)+len(proms) > 0 {
+		err := tx.EvolveSchema(func(us *table.UpdateSchema) {
+			for _, a := range adds {
+				us.AddColumn(a.path, a.typ, "", false, nil)
+			}
+			for _, p := range proms {
+				us.UpdateColumn(p.path, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: p.typ, Valid: true}})
+			}
+		})
 		if err != nil {
-			return 0, err
+			return err
+		}
+	}
+	return lay.apply(tx, log)
+}
+
+// stageChanges stages on tx change events in one snapshot (an Iceberg row
+// delta) whose summary carries props: the objects of images as new data
+// files and, when the table holds rows already, the key objects of dels as
+// equality delete files on the key columns. The table is staged as for
+// appendRows and upgraded to format version 2, which delete files need.
+// Equality deletes apply only to data files of lower sequence numbers, so
+// they remove the older rows of their keys and not the rows the same
+// snapshot adds. Nothing is staged when there is nothing to write.
+func stageChanges(ctx context.Context, tx *catalog.Tx, log *slog.Logger, root *node, images, dels []*pending, key []string, props map[string]string, lay *layout) error {
+	hasRows := tx.Exists() && tx.Base().SnapshotID() != 0
+	if err := stage(ctx, tx, log, root, lay); err != nil {
+		return err
+	}
+	l, err := tx.Layout()
+	if err != nil {
+		return err
+	}
+	if v := l.FormatVersion; v < 2 {
+		if err := tx.UpgradeFormatVersion(2); err != nil {
+			return err
+		}
+		if l, err = tx.Layout(); err != nil {
+			return err
+		}
+		log.Info("ingest: upgraded the table to format version 2 for equality deletes", "table", tx.Name())
+	}
+	ids, err := keyFieldIDs(l, key)
+	if err != nil {
+		return err
+	}
+	var data, deletes []iceberg.DataFile
+	if len(images[0].records) > 0 {
+		rec, err := buildRecord(l.Schema, images)
+		if err != nil {
+			return err
 		}
 		defer rec.Release()
-		data, err := writeDataFiles(ctx, staged, rec, sliceRows(rec, targetFileSize(staged)))
-		if err != nil {
-			return 0, err
+		if data, err = tx.WriteDataFiles(ctx, rec, sliceRows(rec, l.TargetFileSize())); err != nil {
+			return err
 		}
-		rd.AddRows(data...)
-		files += len(data)
 	}
 	if hasRows && len(dels[0].records) > 0 {
-		ksc, err := staged.Schema().Select(true, key...)
+		ksc, err := l.Schema.Select(true, key...)
 		if err != nil {
-			return 0, fmt.Errorf("key columns: %w", err)
+			return fmt.Errorf("key columns: %w", err)
 		}
 		rec, err := buildRecord(ksc, dels)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		defer rec.Release()
-		eq, err := txn.WriteEqualityDeletes(ctx, ids, func(yield func(arrow.RecordBatch, error) bool) { yield(rec, nil) })
-		if err != nil {
-			return 0, fmt.Errorf("write equality deletes: %w", err)
-		}
-		rd.AddDeletes(eq...)
-		files += len(eq)
-	}
-	if files == 0 {
-		return 0, nil
-	}
-	if err := rd.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("row delta: %w", err)
-	}
-	committed, err := txn.Commit(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return cat.Committed(ns, name, committed).SnapshotID(), nil
-}
-
-// writeDataFiles writes rec as data files of t, handing it to the writer
-// in slices of at most n rows (where it may roll to a new file), and
-// returns the files (not yet committed).
-func writeDataFiles(ctx context.Context, t *table.StagedTable, rec arrow.RecordBatch, n int64) ([]iceberg.DataFile, error) {
-	rows := rec.NumRows()
-	if n <= 0 {
-		n = rows
-	}
-	batches := func(yield func(arrow.RecordBatch, error) bool) {
-		for lo := int64(0); lo < rows; lo += n {
-			// WriteRecords releases each slice it takes.
-			if !yield(rec.NewSlice(lo, min(lo+n, rows)), nil) {
-				return
-			}
+		if deletes, err = tx.WriteEqualityDeletes(ctx, ids, rec); err != nil {
+			return err
 		}
 	}
-	var files []iceberg.DataFile
-	for df, err := range table.WriteRecords(ctx, t.Table, rec.Schema(), batches) {
-		if err != nil {
-			return nil, fmt.Errorf("write data files: %w", err)
-		}
-		files = append(files, df)
+	if len(data)+len(deletes) == 0 {
+		return nil
 	}
-	return files, nil
-}
-
-// retriable reports whether a failed attempt may succeed after reloading
-// the table: another writer committed first. The SQL catalog reports a
-// moved metadata location as table.ErrCommitFailed, but a failed
-// requirement (`requirement failed: branch "main" has changed`, `branch
-// "main" was created concurrently`, "current schema id has changed") as a
-// plain error, so those are recognised by their text.
-func retriable(err error) bool {
-	if errors.Is(err, table.ErrCommitFailed) || errors.Is(err, errTableCreated) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "equirement failed") &&
-		(strings.Contains(msg, "has changed") || strings.Contains(msg, "was created concurrently"))
+	return tx.RowDelta(ctx, data, deletes, props)
 }
 
 // backoff returns a jittered wait before retry attempt n (n ≥ 1).

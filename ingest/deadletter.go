@@ -35,7 +35,7 @@ func deadLetterSchema() *iceberg.Schema {
 // concerned: its table handle (nil if it does not exist), its offsets map,
 // and the offsets it already holds within the batch's partitions.
 type deadLetters struct {
-	t     *catalog.Table
+	t     *catalog.Table // nil: the table does not exist
 	offs  map[string]int64
 	holds map[string]map[int64]bool // offsetKey → offsets already written
 }
@@ -53,7 +53,7 @@ func toMicros(t time.Time) arrow.Timestamp { return arrow.Timestamp(t.UnixMicro(
 // main table failed or never happened.
 func (k *Kafka) loadDeadLetters(ctx context.Context, ns, name string, parts []*kpart) (*deadLetters, error) {
 	d := &deadLetters{offs: map[string]int64{}, holds: map[string]map[int64]bool{}}
-	t, err := k.cat.Reload(ctx, ns, name)
+	t, err := k.cat.Current(ctx, ns, name)
 	if errors.Is(err, catalog.ErrNoSuchTable) {
 		return d, nil
 	}
@@ -87,10 +87,7 @@ func scanOffsets(ctx context.Context, t *catalog.Table, topic string, partition 
 		iceberg.EqualTo(iceberg.Reference("partition"), int64(partition)),
 		iceberg.GreaterThanEqual(iceberg.Reference("offset"), from),
 	)
-	_, batches, err := t.Iceberg().Scan(
-		table.WithRowFilter(filter),
-		table.WithSelectedFields("topic", "partition", "offset"),
-	).ToArrowRecords(ctx)
+	_, batches, err := t.ReadArrow(ctx, filter, "topic", "partition", "offset")
 	if err != nil {
 		return nil, err
 	}
@@ -122,23 +119,39 @@ func scanOffsets(ctx context.Context, t *catalog.Table, topic string, partition 
 	return held, nil
 }
 
+// errDeadLettersMoved: the dead-letter table changed since the batch's
+// attempt read it, so what it holds of the batch must be read again.
+var errDeadLettersMoved = errors.New("the dead-letter table changed")
+
 // commitDeadLetters appends bad to the dead-letter table ns.name (creating
 // it), with its offsets map advanced to the end of the batch for each of
-// its partitions. The commit requires the table as d saw it: a concurrent
-// writer makes it fail retriably, and the caller starts over.
+// its partitions. The commit requires the table as d saw it: when another
+// writer changed it, the error is a conflict of the main table's attempt,
+// which then starts over (and reads the dead letters again).
 func (k *Kafka) commitDeadLetters(ctx context.Context, ns, name string, d *deadLetters, parts []*kpart, bad []*krec) error {
-	t := d.t
-	if t == nil {
-		var err error
-		t, err = k.cat.CreateTable(ctx, ns, name, deadLetterSchema(), map[string]string{table.ParquetCompressionKey: "zstd"})
-		if errors.Is(err, catalog.ErrTableExists) {
-			return errTableCreated
+	_, err := k.cat.Commit(ctx, ns, name, func(ctx context.Context, tx *catalog.Tx) error {
+		switch {
+		case d.t == nil && tx.Exists(), d.t != nil && (!tx.Exists() || tx.Base().MetadataLocation() != d.t.MetadataLocation()):
+			return errDeadLettersMoved
+		case !tx.Exists():
+			if err := tx.Create(ctx, deadLetterSchema(), map[string]string{table.ParquetCompressionKey: "zstd"}, nil); err != nil {
+				return err
+			}
+			k.log.Info("kafka: created dead-letter table", "table", ns+"."+name)
 		}
-		if err != nil {
-			return err
-		}
-		k.log.Info("kafka: created dead-letter table", "table", ns+"."+name)
+		return k.stageDeadLetters(ctx, tx, d, parts, bad)
+	})
+	if errors.Is(err, errDeadLettersMoved) || catalog.IsConflict(err) {
+		return fmt.Errorf("%w: dead letters %s.%s: %w", catalog.ErrConflict, ns, name, err)
 	}
+	if err != nil {
+		return fmt.Errorf("dead letters: %w", err)
+	}
+	return nil
+}
+
+// stageDeadLetters stages the append of bad to the dead-letter table of tx.
+func (k *Kafka) stageDeadLetters(ctx context.Context, tx *catalog.Tx, d *deadLetters, parts []*kpart, bad []*krec) error {
 	offs := make(map[string]int64, len(d.offs)+len(parts))
 	for key, n := range d.offs {
 		offs[key] = n
@@ -148,7 +161,11 @@ func (k *Kafka) commitDeadLetters(ctx context.Context, ns, name string, d *deadL
 		offs[key] = max(offs[key], p.next)
 	}
 
-	asc, err := table.SchemaToArrowSchema(t.Schema(), nil, true, false)
+	sc, err := tx.Schema()
+	if err != nil {
+		return err
+	}
+	asc, err := table.SchemaToArrowSchema(sc, nil, true, false)
 	if err != nil {
 		return fmt.Errorf("arrow schema: %w", err)
 	}
@@ -202,10 +219,9 @@ func (k *Kafka) commitDeadLetters(ctx context.Context, ns, name string, d *deadL
 	}
 	rec := rb.NewRecordBatch()
 	defer rec.Release()
-	props := iceberg.Properties{
+	props := map[string]string{
 		"floe.source":   "kafka",
 		OffsetsProperty: encodeOffsets(offs),
 	}
-	_, err = appendBatch(ctx, k.cat, ns, name, t.Iceberg().NewTransaction(), rec, props)
-	return err
+	return tx.Append(ctx, rec, 0, props)
 }

@@ -92,16 +92,18 @@ func MustTable(tb testing.TB, cat *catalog.Catalog, ns, tbl string) *catalog.Tab
 func MustRows(tb testing.TB, cat *catalog.Catalog, ns, tbl string) ([]map[string]any, *arrow.Schema) {
 	tb.Helper()
 	t := MustTable(tb, cat, ns, tbl)
-	at, err := t.Iceberg().Scan().ToArrowTable(context.Background())
+	sc, recs, err := t.ReadArrow(context.Background(), nil)
 	if err != nil {
 		tb.Fatalf("scan %s.%s: %v", ns, tbl, err)
 	}
-	defer at.Release()
-	rdr := array.NewTableReader(at, 1<<20)
-	defer rdr.Release()
 	var rows []map[string]any
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
+	for rec, err := range recs {
+		if err != nil && !errors.Is(err, io.EOF) {
+			tb.Fatalf("read %s.%s: %v", ns, tbl, err)
+		}
+		if rec == nil {
+			continue
+		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			row := map[string]any{}
 			for c, f := range rec.Schema().Fields() {
@@ -109,11 +111,9 @@ func MustRows(tb testing.TB, cat *catalog.Catalog, ns, tbl string) ([]map[string
 			}
 			rows = append(rows, row)
 		}
+		rec.Release()
 	}
-	if err := rdr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		tb.Fatalf("read %s.%s: %v", ns, tbl, err)
-	}
-	return rows, at.Schema()
+	return rows, sc
 }
 
 func goValue(a arrow.Array, i int) any {
@@ -167,7 +167,7 @@ func fieldTypes(sc *iceberg.Schema) map[string]string {
 
 func snapshotCount(tb testing.TB, cat *catalog.Catalog, ns, tbl string) int {
 	tb.Helper()
-	return len(MustTable(tb, cat, ns, tbl).Iceberg().Metadata().Snapshots())
+	return len(MustTable(tb, cat, ns, tbl).Metadata().Snapshots())
 }
 
 // sortBy orders rows by an int64 column.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,8 +88,6 @@ type Service struct {
 	stopping   chan struct{} // closed by Close: committers flush and exit
 	committers map[tableKey]*committer
 	wg         sync.WaitGroup // committers
-
-	conflicts atomic.Int64 // commit attempts lost to another writer (for tests)
 
 	stats    *stats                 // per table, for Status and the metrics
 	requests *prometheus.CounterVec // HTTP requests by status code

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/apache/iceberg-go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -25,7 +24,7 @@ import (
 // consumed: a JSON object {"topic/partition": next offset}. The main table's
 // map is the source of truth for where consumption resumes; the dead-letter
 // table's map only tells how far dead letters have been written.
-const OffsetsProperty = "floe.kafka.offsets"
+const OffsetsProperty = catalog.OffsetsProperty
 
 // RejectedSuffix is appended to a table's name to name its dead-letter
 // table: clinical.vitals → clinical.vitals__rejected.
@@ -487,18 +486,16 @@ func (k *Kafka) commitStream(ctx context.Context, s *kstream, reseek bool) {
 		return
 	}
 	var res kafkaCommit
-	var err error
-	for attempt := range commitAttempts {
-		if attempt > 0 {
-			if err = sleep(ctx, backoff(attempt)); err != nil {
-				break
-			}
+	t, err := k.cat.Commit(ctx, s.cfg.Namespace, s.cfg.Table, func(ctx context.Context, tx *catalog.Tx) error {
+		res = kafkaCommit{}
+		if err := k.attempt(ctx, tx, s, batch, &res); err != nil {
+			return err
 		}
-		res, err = k.attempt(ctx, s, batch)
-		if err == nil || !retriable(err) {
-			break
-		}
-		k.log.Debug("kafka: commit conflict, retrying", "table", table, "attempt", attempt+1, "err", err)
+		res.main = tx.HasSnapshot()
+		return nil
+	})
+	if err == nil && res.main {
+		res.snapshot = t.SnapshotID()
 	}
 	switch {
 	case err == nil:
@@ -506,7 +503,7 @@ func (k *Kafka) commitStream(ctx context.Context, s *kstream, reseek bool) {
 		took := time.Since(start)
 		files := 0
 		if res.snapshot != 0 {
-			files = addedFiles(ctx, k.cat, s.cfg.Namespace, s.cfg.Table, res.snapshot)
+			files = addedFiles(t, res.snapshot)
 		}
 		k.stats.commitSeconds.WithLabelValues(table).Observe(took.Seconds())
 		k.stats.commitFiles.WithLabelValues(table).Observe(float64(files))
@@ -570,7 +567,7 @@ func (k *Kafka) dropAndSeek(ctx context.Context, s *kstream, seek bool) error {
 	}
 	s.n = 0
 	offs := map[string]int64{}
-	t, err := k.cat.Reload(ctx, s.cfg.Namespace, s.cfg.Table)
+	t, err := k.cat.Current(ctx, s.cfg.Namespace, s.cfg.Table)
 	switch {
 	case errors.Is(err, catalog.ErrNoSuchTable):
 	case err != nil:
@@ -625,7 +622,7 @@ func (k *Kafka) adjust(ctx context.Context, assigned map[string]map[int32]kgo.Of
 				}
 			}
 			var t *catalog.Table
-			t, err = k.cat.Reload(ctx, s.cfg.Namespace, s.cfg.Table)
+			t, err = k.cat.Current(ctx, s.cfg.Namespace, s.cfg.Table)
 			if errors.Is(err, catalog.ErrNoSuchTable) {
 				offs, err = map[string]int64{}, nil
 				break
@@ -746,14 +743,10 @@ func (k *Kafka) observe(fs kgo.Fetches) {
 	}
 }
 
-// addedFiles returns how many data files snapshot id of ns.name added, from
-// its summary (0 if unknown).
-func addedFiles(ctx context.Context, cat *catalog.Catalog, ns, name string, id int64) int {
-	t, err := cat.Table(ctx, ns, name)
-	if err != nil {
-		return 0
-	}
-	snap := t.Iceberg().Metadata().SnapshotByID(id)
+// addedFiles returns how many data files snapshot id of t added, from its
+// summary (0 if unknown).
+func addedFiles(t *catalog.Table, id int64) int {
+	snap := t.Snapshot(id)
 	if snap == nil || snap.Summary == nil {
 		return 0
 	}
@@ -766,25 +759,18 @@ func offsetKey(topic string, partition int32) string {
 }
 
 // tableOffsets returns the offsets map of the newest snapshot of t's main
-// branch that carries one (other writers' snapshots do not); empty if none.
+// branch that carries one (floe's snapshots all do, other writers' need
+// not); empty if none.
 func tableOffsets(t *catalog.Table) (map[string]int64, error) {
-	md := t.Iceberg().Metadata()
-	for snap := md.CurrentSnapshot(); snap != nil; {
-		if snap.Summary != nil {
-			if raw, ok := snap.Summary.Properties[OffsetsProperty]; ok {
-				offs := map[string]int64{}
-				if err := json.Unmarshal([]byte(raw), &offs); err != nil {
-					return nil, fmt.Errorf("snapshot %d: %s: %w", snap.SnapshotID, OffsetsProperty, err)
-				}
-				return offs, nil
-			}
-		}
-		if snap.ParentSnapshotID == nil {
-			break
-		}
-		snap = md.SnapshotByID(*snap.ParentSnapshotID)
+	offs := map[string]int64{}
+	raw, ok := t.Carried(OffsetsProperty)
+	if !ok {
+		return offs, nil
 	}
-	return map[string]int64{}, nil
+	if err := json.Unmarshal([]byte(raw), &offs); err != nil {
+		return nil, fmt.Errorf("%s.%s: %s: %w", t.Namespace, t.Name, OffsetsProperty, err)
+	}
+	return offs, nil
 }
 
 func encodeOffsets(offs map[string]int64) string {
@@ -795,14 +781,15 @@ func encodeOffsets(offs map[string]int64) string {
 // kafkaCommit is what one committed batch held.
 type kafkaCommit struct {
 	rows, rejected int
+	main           bool  // the batch staged a snapshot of the main table
 	snapshot       int64 // 0: no main-table commit (every record was rejected)
 }
 
-// attempt makes one try at committing the buffered records of batch, the
-// partitions of s that may commit now:
+// attempt stages on tx (the main table as it is now) the commit of the
+// buffered records of batch, the partitions of s that may commit now:
 //
-//  1. load the table and check that its offsets for the batch's partitions
-//     are those the batch started from (else errFenced);
+//  1. check that the table's offsets for the batch's partitions are those
+//     the batch started from (else errFenced);
 //  2. load the dead-letter table; where its offsets reach into the batch
 //     (an earlier try wrote dead letters and its main commit did not land),
 //     read which offsets it holds: those records count as rejected and are
@@ -810,22 +797,19 @@ type kafkaCommit struct {
 //  3. merge the other records into the table's schema, record by record
 //     when they conflict, rejecting what does not fit;
 //  4. commit new dead letters, with offsets merged up to the batch's end;
-//  5. append the rows with the merged offsets map.
+//  5. stage the rows with the merged offsets map (catalog.Commit commits
+//     them, or builds the whole attempt again after a conflict).
 //
 // Dead letters are idempotent by (topic, partition, offset), so a crash or a
 // conflict between 4 and 5 loses and duplicates nothing.
-func (k *Kafka) attempt(ctx context.Context, s *kstream, batch []*kpart) (kafkaCommit, error) {
+func (k *Kafka) attempt(ctx context.Context, tx *catalog.Tx, s *kstream, batch []*kpart, res *kafkaCommit) error {
 	ns, name := s.cfg.Namespace, s.cfg.Table
-	var res kafkaCommit
-
-	t, err := k.cat.Reload(ctx, ns, name)
-	if err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
-		return res, err
-	}
+	t := tx.Base()
 	offs := map[string]int64{}
 	if t != nil {
+		var err error
 		if offs, err = tableOffsets(t); err != nil {
-			return res, err
+			return err
 		}
 	}
 	var parts []*kpart
@@ -835,17 +819,17 @@ func (k *Kafka) attempt(ctx context.Context, s *kstream, batch []*kpart) (kafkaC
 			have = -1
 		}
 		if have != p.committed {
-			return res, fmt.Errorf("%w: %s/%d: table holds offset %d, batch started from %d", errFenced, p.topic, p.partition, have, p.committed)
+			return fmt.Errorf("%w: %s/%d: table holds offset %d, batch started from %d", errFenced, p.topic, p.partition, have, p.committed)
 		}
 		parts = append(parts, p)
 	}
 	if len(parts) == 0 {
-		return res, nil
+		return nil
 	}
 
 	dl, err := k.loadDeadLetters(ctx, ns, name+RejectedSuffix, parts)
 	if err != nil {
-		return res, err
+		return err
 	}
 
 	root := schemaNode(nil)
@@ -870,10 +854,10 @@ func (k *Kafka) attempt(ctx context.Context, s *kstream, batch []*kpart) (kafkaC
 		}
 	}
 	if s.reg != nil {
-		return k.attemptAvro(ctx, s, t, offs, dl, parts, good, bad)
+		return k.attemptAvro(ctx, tx, s, offs, dl, parts, good, bad, res)
 	}
 	if s.dbz != nil {
-		return k.attemptDebezium(ctx, s, t, root, offs, dl, parts, good, bad)
+		return k.attemptDebezium(ctx, tx, s, root, offs, dl, parts, good, bad, res)
 	}
 	fixed := s.cfg.FixedSchema && t != nil
 	if !fixed {
@@ -884,14 +868,14 @@ func (k *Kafka) attempt(ctx context.Context, s *kstream, batch []*kpart) (kafkaC
 
 	if len(bad) > 0 {
 		if err := k.commitDeadLetters(ctx, ns, name+RejectedSuffix, dl, parts, bad); err != nil {
-			return res, fmt.Errorf("dead letters: %w", err)
+			return err
 		}
 	}
 	res.rejected = len(bad)
 	if len(good) == 0 {
 		// Nothing for the main table: its offsets stay, and the records
 		// read past them are all in the dead-letter table.
-		return res, nil
+		return nil
 	}
 
 	for _, p := range parts {
@@ -901,16 +885,15 @@ func (k *Kafka) attempt(ctx context.Context, s *kstream, batch []*kpart) (kafkaC
 	for i, r := range good {
 		recs[i] = record{line: int32(i + 1), v: r.v}
 	}
-	props := iceberg.Properties{
+	props := map[string]string{
 		"floe.source":   "kafka",
 		OffsetsProperty: encodeOffsets(offs),
 	}
-	snap, err := appendRows(ctx, k.cat, k.log, ns, name, t, root, []*pending{{records: recs}}, props, s.layout)
-	if err != nil {
-		return res, err
+	if err := appendRows(ctx, tx, k.log, root, []*pending{{records: recs}}, props, s.layout); err != nil {
+		return err
 	}
-	res.rows, res.snapshot = len(good), snap
-	return res, nil
+	res.rows = len(good)
+	return nil
 }
 
 // mergeRecords merges the records into root's schema with merge (see

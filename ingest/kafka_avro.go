@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/apache/iceberg-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/floe-dev/floe/catalog"
@@ -93,33 +92,31 @@ func (k *Kafka) reseekStalled() bool {
 
 // attemptAvro is the part of attempt (kafka.go) after the dead letters of
 // the batch are known, for an avro stream: merge the writer schemas into
-// the table's schema, commit the dead letters, then the rows.
-func (k *Kafka) attemptAvro(ctx context.Context, s *kstream, t *catalog.Table, offs map[string]int64, dl *deadLetters, parts []*kpart, good, bad []*krec) (kafkaCommit, error) {
+// the table's schema, commit the dead letters, then stage the rows.
+func (k *Kafka) attemptAvro(ctx context.Context, tx *catalog.Tx, s *kstream, offs map[string]int64, dl *deadLetters, parts []*kpart, good, bad []*krec, res *kafkaCommit) error {
 	ns, name := s.cfg.Namespace, s.cfg.Table
-	var res kafkaCommit
-	b, rejects := mergeAvro(t, good, s.cfg.FixedSchema)
+	b, rejects := mergeAvro(tx.Base(), good, s.cfg.FixedSchema)
 	b.layout, b.maxBytes = s.layout, k.cfg.MaxRecordBytes
 	bad = append(bad, rejects...)
 	if len(bad) > 0 {
 		if err := k.commitDeadLetters(ctx, ns, name+RejectedSuffix, dl, parts, bad); err != nil {
-			return res, fmt.Errorf("dead letters: %w", err)
+			return err
 		}
 	}
 	res.rejected = len(bad)
 	if len(b.good) == 0 {
-		return res, nil
+		return nil
 	}
 	for _, p := range parts {
 		offs[offsetKey(p.topic, p.partition)] = p.next
 	}
-	props := iceberg.Properties{
+	props := map[string]string{
 		"floe.source":   "kafka",
 		OffsetsProperty: encodeOffsets(offs),
 	}
-	snap, err := b.commit(ctx, k.cat, k.log, ns, name, props)
-	if err != nil {
-		return res, err
+	if err := b.stage(ctx, tx, k.log, props); err != nil {
+		return err
 	}
-	res.rows, res.snapshot = len(b.good), snap
-	return res, nil
+	res.rows = len(b.good)
+	return nil
 }

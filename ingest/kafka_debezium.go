@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/apache/iceberg-go"
-	"github.com/apache/iceberg-go/table"
 
 	"github.com/floe-dev/floe/catalog"
 )
@@ -52,13 +51,13 @@ func partitionOnKey(fields []PartitionField, key []string) error {
 // dead letters, reduce the events to the latest state per key (dedupe),
 // then commit the rows and an equality delete on the key columns in one
 // snapshot.
-func (k *Kafka) attemptDebezium(ctx context.Context, s *kstream, t *catalog.Table, root *node, offs map[string]int64, dl *deadLetters, parts []*kpart, good, bad []*krec) (kafkaCommit, error) {
+func (k *Kafka) attemptDebezium(ctx context.Context, tx *catalog.Tx, s *kstream, root *node, offs map[string]int64, dl *deadLetters, parts []*kpart, good, bad []*krec, res *kafkaCommit) error {
 	ns, name := s.cfg.Namespace, s.cfg.Table
-	var res kafkaCommit
+	t := tx.Base()
 	if s.layout != nil && len(good) > 0 {
 		// A key learned from the record keys is known only now.
 		if err := partitionOnKey(s.layout.partition, s.dbz.key); err != nil {
-			return res, fmt.Errorf("%w: %w", errLayout, err)
+			return fmt.Errorf("%w: %w", errLayout, err)
 		}
 	}
 	fixed := s.cfg.FixedSchema && t != nil
@@ -69,7 +68,7 @@ func (k *Kafka) attemptDebezium(ctx context.Context, s *kstream, t *catalog.Tabl
 	bad = append(bad, rejects...)
 	if len(bad) > 0 {
 		if err := k.commitDeadLetters(ctx, ns, name+RejectedSuffix, dl, parts, bad); err != nil {
-			return res, fmt.Errorf("dead letters: %w", err)
+			return err
 		}
 	}
 	res.rejected = len(bad)
@@ -78,13 +77,13 @@ func (k *Kafka) attemptDebezium(ctx context.Context, s *kstream, t *catalog.Tabl
 		// Only deletes, and no rows to delete: nothing for the main
 		// table (as when every record was rejected, a later commit
 		// carries these offsets; re-reading them applies nothing).
-		return res, nil
+		return nil
 	}
 
 	for _, p := range parts {
 		offs[offsetKey(p.topic, p.partition)] = p.next
 	}
-	props := iceberg.Properties{
+	props := map[string]string{
 		"floe.source":   "kafka",
 		OffsetsProperty: encodeOffsets(offs),
 	}
@@ -92,12 +91,11 @@ func (k *Kafka) attemptDebezium(ctx context.Context, s *kstream, t *catalog.Tabl
 	for i, r := range rows {
 		images[i] = r.v
 	}
-	snap, err := commitChanges(ctx, k.cat, k.log, ns, name, t, root, pendingOf(images), pendingOf(dels), s.dbz.key, props, s.layout)
-	if err != nil {
-		return res, err
+	if err := stageChanges(ctx, tx, k.log, root, pendingOf(images), pendingOf(dels), s.dbz.key, props, s.layout); err != nil {
+		return err
 	}
-	res.rows, res.snapshot = len(good), snap
-	return res, nil
+	res.rows = len(good)
+	return nil
 }
 
 // pendingOf wraps objects as one pending request, the shape buildRecord
@@ -118,8 +116,8 @@ func pendingOf(vs []value) []*pending {
 // only ever had one partition spec (deletes reach only the files of their
 // own spec). Otherwise the stream pauses (errLayout) until its
 // configuration or table changes.
-func keyFieldIDs(t *table.StagedTable, key []string) ([]int, error) {
-	sc := t.Schema()
+func keyFieldIDs(t catalog.Layout, key []string) ([]int, error) {
+	sc := t.Schema
 	ids := make([]int, len(key))
 	for i, name := range key {
 		f, ok := sc.FindFieldByName(name)
@@ -135,11 +133,10 @@ func keyFieldIDs(t *table.StagedTable, key []string) ([]int, error) {
 		}
 		ids[i] = f.ID
 	}
-	if len(t.Metadata().PartitionSpecs()) > 1 {
+	if len(t.Specs) > 1 {
 		return nil, fmt.Errorf("%w: the table's partition spec has changed; equality deletes would not reach the files of the earlier spec", errLayout)
 	}
-	spec := t.Spec()
-	for _, pf := range spec.Fields() {
+	for _, pf := range t.Spec.Fields() {
 		if !slices.Contains(ids, pf.SourceID()) {
 			col, _ := sc.FindColumnName(pf.SourceID())
 			return nil, fmt.Errorf("%w: the table is partitioned by %s(%s), which is not a key column %v", errLayout, pf.Transform, col, key)

@@ -160,78 +160,66 @@ func (l *layout) newSpec(sc *iceberg.Schema) (*iceberg.PartitionSpec, error) {
 	return &spec, nil
 }
 
-// createTable creates ns.name with schema sc, laid out as l says (l may be
-// nil: unpartitioned, iceberg-go's file sizes). It returns errTableCreated
-// when another writer created the table first.
-func (l *layout) createTable(ctx context.Context, cat *catalog.Catalog, log *slog.Logger, ns, name string, sc *iceberg.Schema) (*catalog.Table, error) {
+// createTable creates the table of tx with schema sc, laid out as l says
+// (l may be nil: unpartitioned, iceberg-go's file sizes). A table another
+// writer created first is a conflict: the commit is built again on it.
+func (l *layout) createTable(ctx context.Context, tx *catalog.Tx, log *slog.Logger, sc *iceberg.Schema) error {
 	props := map[string]string{table.ParquetCompressionKey: "zstd"}
 	maps.Copy(props, l.fileProperties())
 	spec, err := l.newSpec(sc)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var opts []catalog.CreateOption
-	if spec != nil {
-		opts = append(opts, catalog.WithPartitionSpec(spec))
-	}
-	t, err := cat.CreateTable(ctx, ns, name, sc, props, opts...)
-	if errors.Is(err, catalog.ErrTableExists) {
-		return nil, errTableCreated // another writer won: reload and merge again
-	}
-	if err != nil {
-		return nil, err
+	if err := tx.Create(ctx, sc, props, spec); err != nil {
+		return err
 	}
 	if spec != nil {
-		log.Info("ingest: created table", "table", ns+"."+name, "partition_by", specString(t.Iceberg()))
+		log.Info("ingest: created table", "table", tx.Name(), "partition_by", specString(tx.Base().Layout()))
 	} else {
-		log.Info("ingest: created table", "table", ns+"."+name)
+		log.Info("ingest: created table", "table", tx.Name())
 	}
-	return t, nil
+	return nil
 }
 
-// apply brings the partition spec and file size properties of the table in
-// txn (after its schema changes) in line with l, and returns the table as
-// txn stages it. With l nil it changes nothing.
-func (l *layout) apply(txn *table.Transaction, log *slog.Logger, name string) (*table.StagedTable, error) {
-	staged, err := txn.StagedTable()
-	if err != nil || l == nil {
-		return staged, err
+// apply brings the partition spec and file size properties of the table
+// tx stages (after its schema changes) in line with l. With l nil it
+// changes nothing.
+func (l *layout) apply(tx *catalog.Tx, log *slog.Logger) error {
+	if l == nil {
+		return nil
 	}
-	changed, err := l.evolveSpec(txn, staged)
+	staged, err := tx.Layout()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	setProps := changedProperties(staged.Properties(), l.fileProperties())
-	if len(setProps) > 0 {
-		if err := txn.SetProperties(setProps); err != nil {
-			return nil, fmt.Errorf("set table properties: %w", err)
-		}
+	changed, err := l.evolveSpec(tx, staged)
+	if err != nil {
+		return err
+	}
+	setProps := changedProperties(staged.Properties, l.fileProperties())
+	if err := tx.SetProperties(setProps); err != nil {
+		return err
 	}
 	if !changed && len(setProps) == 0 {
-		return staged, nil
+		return nil
 	}
-	if staged, err = txn.StagedTable(); err != nil {
-		return nil, err
+	if staged, err = tx.Layout(); err != nil {
+		return err
 	}
-	log.Info("ingest: changed the table layout", "table", name, "partition_by", specString(staged.Table), "properties", setProps)
-	return staged, nil
+	log.Info("ingest: changed the table layout", "table", tx.Name(), "partition_by", specString(staged), "properties", setProps)
+	return nil
 }
 
-// targetFileSize is the size at which t's data files are rolled.
-func targetFileSize(t *table.StagedTable) int64 {
-	return int64(t.Properties().GetInt(table.WriteTargetFileSizeBytesKey, table.WriteTargetFileSizeBytesDefault))
-}
-
-// evolveSpec makes the table's spec in txn the wanted one, as a partition
+// evolveSpec makes the table's spec in tx the wanted one, as a partition
 // spec evolution in the same commit: fields the configuration no longer
 // names are removed, new ones added. Files written before keep the layout
 // they were written with; Iceberg readers plan each file with its own spec.
 // It reports whether the spec changed.
-func (l *layout) evolveSpec(txn *table.Transaction, staged *table.StagedTable) (bool, error) {
+func (l *layout) evolveSpec(tx *catalog.Tx, staged catalog.Layout) (bool, error) {
 	if l == nil || len(l.partition) == 0 {
 		return false, nil
 	}
-	sc := staged.Schema()
+	sc := staged.Schema
 	want, err := l.specFields(sc)
 	if err != nil {
 		return false, err
@@ -242,8 +230,7 @@ func (l *layout) evolveSpec(txn *table.Transaction, staged *table.StagedTable) (
 	}
 	have := map[string]bool{}
 	var remove []string
-	spec := staged.Spec()
-	for _, pf := range spec.Fields() {
+	for _, pf := range staged.Spec.Fields() {
 		k := resolvedField{PartitionField: PartitionField{Transform: pf.Transform}, sourceID: pf.SourceID()}.key()
 		have[k] = true
 		if !wanted[k] {
@@ -259,27 +246,28 @@ func (l *layout) evolveSpec(txn *table.Transaction, staged *table.StagedTable) (
 	if len(remove) == 0 && len(add) == 0 {
 		return false, nil
 	}
-	us := txn.UpdateSpec(true)
-	for _, name := range remove {
-		us.RemoveField(name)
-	}
-	for _, f := range add {
-		col, _ := sc.FindColumnName(f.sourceID)
-		us.AddField(col, f.Transform, "")
-	}
-	if err := us.Commit(); err != nil {
+	err = tx.EvolveSpec(func(us *table.UpdateSpec) *table.UpdateSpec {
+		for _, name := range remove {
+			us = us.RemoveField(name)
+		}
+		for _, f := range add {
+			col, _ := sc.FindColumnName(f.sourceID)
+			us = us.AddField(col, f.Transform, "")
+		}
+		return us
+	})
+	if err != nil {
 		return false, fmt.Errorf("%w: evolve the partition spec to %s: %w", errLayout, l.describe(), err)
 	}
 	return true, nil
 }
 
-// specString renders the partition spec of t as transform(column) terms,
+// specString renders the partition spec of l as transform(column) terms,
 // for logs: "[day(recorded_at), site_id]"; "[]" when unpartitioned.
-func specString(t *table.Table) string {
-	spec, sc := t.Spec(), t.Schema()
+func specString(l catalog.Layout) string {
 	var parts []string
-	for _, f := range spec.Fields() {
-		col, _ := sc.FindColumnName(f.SourceID())
+	for _, f := range l.Spec.Fields() {
+		col, _ := l.Schema.FindColumnName(f.SourceID())
 		if _, ok := f.Transform.(iceberg.IdentityTransform); ok {
 			parts = append(parts, col)
 		} else {
