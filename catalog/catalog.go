@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	//MAPS
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -51,11 +51,12 @@ type Catalog struct {
 	mu          sync.Mutex
 	tables      map[string]*cachedTable
 	lists       *cachedLists
-	plans       map[planKey]*Scan
-	commitLocks map[string]*sync.Mutex // by "ns.name": commits of one table are serialised
-	inflight    map[string][]time.Time // by "ns.name": start of writes under way (Commit, rewrites)
-	pins        map[pinKey]int         // snapshots running queries read (pins.go)
-	conflicts   atomic.Int64           // commit attempts lost against another writer
+	plans       map[string][]*plan      // by "ns.name": the newest plansPerTable, newest last
+	commitLocks map[string]*sync.Mutex  // by "ns.name": commits of one table are serialised
+	inflight    map[string][]time.Time  // by "ns.name": start of writes under way (Commit, rewrites)
+	pins        map[pinKey]int          // snapshots running queries read (pins.go)
+	conflicts   atomic.Int64            // commit attempts lost against another writer
+	listeners   []func(ns, name string) // OnCommit
 }
 
 type cachedTable struct {
@@ -110,7 +111,7 @@ func Open(ctx context.Context, cfg Config) (*Catalog, error) {
 		db:          db,
 		ice:         ice,
 		tables:      map[string]*cachedTable{},
-		plans:       map[planKey]*Scan{},
+		plans:       map[string][]*plan{},
 		commitLocks: map[string]*sync.Mutex{},
 		inflight:    map[string][]time.Time{},
 		pins:        map[pinKey]int{},
@@ -290,7 +291,7 @@ func (c *Catalog) CreateTable(ctx context.Context, ns, name string, sc *iceberg.
 		return nil, fmt.Errorf("create namespace %s: %w", ns, err)
 	}
 	p := iceberg.Properties{"format-version": "2"}
-	//MANAGED
+	maps.Copy(p, ManagedMetadataProperties())
 	for k, v := range props {
 		p[k] = v
 	}

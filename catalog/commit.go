@@ -85,6 +85,9 @@ func (c *Catalog) Commit(ctx context.Context, ns, name string, build func(contex
 		if err = build(ctx, tx); err == nil {
 			var t *Table
 			if t, err = tx.commit(ctx); err == nil {
+				if tx.op != "" || tx.changed {
+					c.committed(ns, name)
+				}
 				return t, nil
 			}
 		}
@@ -93,6 +96,24 @@ func (c *Catalog) Commit(ctx context.Context, ns, name string, build func(contex
 		}
 	}
 	return nil, fmt.Errorf("commit %s.%s: %d attempts lost against other writers: %w", ns, name, commitAttempts, err)
+}
+
+// OnCommit registers f to be called after every commit made through this
+// Catalog, with the table's namespace and name. f runs on the committing
+// goroutine and must not block.
+func (c *Catalog) OnCommit(f func(ns, name string)) {
+	c.mu.Lock()
+	c.listeners = append(c.listeners, f)
+	c.mu.Unlock()
+}
+
+func (c *Catalog) committed(ns, name string) {
+	c.mu.Lock()
+	ls := c.listeners
+	c.mu.Unlock()
+	for _, f := range ls {
+		f(ns, name)
+	}
 }
 
 // Conflicts returns how many commit attempts lost against another writer

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -110,6 +111,8 @@ type Scan struct {
 type File struct {
 	Path            string // local filesystem path
 	Records         int64
+	Size            int64  // bytes
+	Partition       string // the spec id and partition values: files of one partition share it
 	PositionDeletes []string
 	EqualityDeletes []EqualityDelete
 }
@@ -120,45 +123,84 @@ type EqualityDelete struct {
 	FieldIDs []int
 }
 
-type planKey struct {
-	table    string
+// plansPerTable is how many plans (of the newest snapshots planned) the
+// catalog keeps per table: a query plans the current snapshot, and a few
+// older plans serve statements prepared a moment before a commit and
+// maintenance, which plans a snapshot several times. Memory does not grow
+// with the commits a table takes.
+const plansPerTable = 4
+
+// plan is what the catalog knows of one snapshot's files: iceberg-go's
+// scan tasks, and the Scan made of them once asked for.
+type plan struct {
 	snapshot int64
+	tasks    []table.FileScanTask
+	scan     *Scan
+}
+
+// planned returns the plan of t's current snapshot (nil for a table with
+// no snapshot), planning it on first use.
+func (t *Table) planned(ctx context.Context) (*plan, error) {
+	snap := t.ice.CurrentSnapshot()
+	if snap == nil {
+		return nil, nil
+	}
+	key := t.Namespace + "." + t.Name
+	c := t.cat
+	c.mu.Lock()
+	for _, p := range c.plans[key] {
+		if p.snapshot == snap.SnapshotID {
+			c.mu.Unlock()
+			return p, nil
+		}
+	}
+	c.mu.Unlock()
+	tasks, err := t.ice.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s.%s: %w", t.Namespace, t.Name, err)
+	}
+	p := &plan{snapshot: snap.SnapshotID, tasks: tasks}
+	c.mu.Lock()
+	ps := append(c.plans[key], p)
+	if len(ps) > plansPerTable {
+		ps = append([]*plan(nil), ps[len(ps)-plansPerTable:]...)
+	}
+	c.plans[key] = ps
+	c.mu.Unlock()
+	return p, nil
 }
 
 // Plan returns the scan of the current snapshot. Plans are cached per
 // snapshot.
 func (t *Table) Plan(ctx context.Context) (*Scan, error) {
-	snap := t.ice.CurrentSnapshot()
-	if snap == nil {
+	p, err := t.planned(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
 		return &Scan{Schema: t.ice.Schema()}, nil
 	}
-	key := planKey{t.Namespace + "." + t.Name, snap.SnapshotID}
 	c := t.cat
 	c.mu.Lock()
-	if p, ok := c.plans[key]; ok {
-		c.mu.Unlock()
-		return p, nil
-	}
+	scan := p.scan
 	c.mu.Unlock()
-
-	tasks, err := t.ice.Scan().PlanFiles(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("plan %s.%s: %w", t.Namespace, t.Name, err)
+	if scan != nil {
+		return scan, nil
 	}
-	scan := &Scan{SnapshotID: snap.SnapshotID, Schema: t.ice.Schema(), Files: make([]File, 0, len(tasks)),
+	scan = &Scan{SnapshotID: p.snapshot, Schema: t.ice.Schema(), Files: make([]File, 0, len(p.tasks)),
 		SchemaEvolved: len(t.ice.Metadata().Schemas()) > 1}
-	for _, task := range tasks {
+	for _, task := range p.tasks {
 		if len(task.DeletionVectorFiles) > 0 {
 			return nil, fmt.Errorf("%w: %s.%s uses deletion vectors", ErrUnsupported, t.Namespace, t.Name)
 		}
 		if task.File.FileFormat() != iceberg.ParquetFile {
 			return nil, fmt.Errorf("%w: %s.%s has %s data files", ErrUnsupported, t.Namespace, t.Name, task.File.FileFormat())
 		}
-		p, err := LocalPath(task.File.FilePath())
+		lp, err := LocalPath(task.File.FilePath())
 		if err != nil {
 			return nil, err
 		}
-		f := File{Path: p, Records: task.File.Count()}
+		f := File{Path: lp, Records: task.File.Count(), Size: task.File.FileSizeBytes(), Partition: PartitionKey(task.File)}
 		for _, d := range task.DeleteFiles {
 			dp, err := LocalPath(d.FilePath())
 			if err != nil {
@@ -176,10 +218,7 @@ func (t *Table) Plan(ctx context.Context) (*Scan, error) {
 		scan.Files = append(scan.Files, f)
 	}
 	c.mu.Lock()
-	if len(c.plans) > 4096 {
-		clear(c.plans)
-	}
-	c.plans[key] = scan
+	p.scan = scan
 	c.mu.Unlock()
 	return scan, nil
 }
@@ -202,4 +241,21 @@ func redactLocation(loc string) string {
 		return loc[:i+3] + "..."
 	}
 	return "..."
+}
+
+// PartitionKey renders the spec id and partition tuple of df: files of
+// one partition (of one spec) have the same key.
+func PartitionKey(df iceberg.DataFile) string {
+	part := df.Partition()
+	ids := make([]int, 0, len(part))
+	for id := range part {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d", df.SpecID())
+	for _, id := range ids {
+		fmt.Fprintf(&b, "/%d=%v", id, part[id])
+	}
+	return b.String()
 }
