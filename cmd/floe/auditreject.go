@@ -33,14 +33,17 @@ func rejectedLogin(info pgwire.StartupInfo, err error) authz.AuditRecord {
 }
 
 // auditRejects records the HTTP requests next answers with 401 (anywhere:
-// no statement ran) or with 403 on ingest pushes (a query's 403 is a
-// statement the gateway records itself). The statement is the request line.
+// no statement ran) or with 403 on ingest pushes and maintenance triggers
+// (a query's 403 is a statement the gateway records itself). The statement
+// is the request line.
 func auditRejects(record func(authz.AuditRecord), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(rw, r)
-		if rw.status != http.StatusUnauthorized && !(rw.status == http.StatusForbidden && strings.HasPrefix(r.URL.Path, "/v1/ingest/")) {
+		refused := rw.status == http.StatusForbidden &&
+			(strings.HasPrefix(r.URL.Path, "/v1/ingest/") || strings.HasPrefix(r.URL.Path, "/v1/maintenance/"))
+		if rw.status != http.StatusUnauthorized && !refused {
 			return
 		}
 		user, _, _ := r.BasicAuth()

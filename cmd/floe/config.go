@@ -43,6 +43,8 @@ type Config struct {
 	} `yaml:"admin"`
 	// PolicyDir is the central policy's directory (default DATA/policy).
 	PolicyDir string `yaml:"policy_dir"`
+	// Maintenance is table maintenance (maintain.go).
+	Maintenance maintenanceConfig `yaml:"maintenance"`
 }
 
 // kafkaConfig is the ingest.kafka section: topics consumed in one consumer
@@ -192,6 +194,9 @@ func (c *Config) validate() error {
 	}
 	if c.Admin.User == "" {
 		return errors.New("config: admin.user: must not be empty")
+	}
+	if _, err := c.Maintenance.maintainConfig(); err != nil {
+		return err
 	}
 	return nil
 }

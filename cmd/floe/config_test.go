@@ -189,3 +189,50 @@ func TestPolicyCommandUsesConfiguredDir(t *testing.T) {
 		t.Fatalf("policy check with FLOE_POLICY_DIR: %v %s", err, out.String())
 	}
 }
+
+func TestMaintainFlags(t *testing.T) {
+	table, dry, rest, err := maintainFlags([]string{"--data", "/d", "--table", "ns.t", "--dry-run", "--config=/c.yaml"})
+	if err != nil || table != "ns.t" || !dry || strings.Join(rest, " ") != "--data /d --config=/c.yaml" {
+		t.Fatalf("got %q %v %q %v", table, dry, rest, err)
+	}
+	if table, dry, _, err = maintainFlags([]string{"-table=a.b", "--dry-run=false"}); err != nil || table != "a.b" || dry {
+		t.Fatalf("got %q %v %v", table, dry, err)
+	}
+	if _, _, _, err := maintainFlags([]string{"--table"}); err == nil {
+		t.Fatal("--table without a value accepted")
+	}
+	if _, _, _, err := maintainFlags([]string{"--dry-run=maybe"}); err == nil {
+		t.Fatal("--dry-run=maybe accepted")
+	}
+}
+
+func TestMaintenanceConfig(t *testing.T) {
+	t.Setenv("FLOE_MAINTENANCE_INTERVAL", "2s")
+	t.Setenv("FLOE_MIN_SNAPSHOTS", "3")
+	t.Setenv("FLOE_MAINTENANCE_ENABLED", "false")
+	cfg, err := layeredConfig("", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := cfg.Maintenance.maintainConfig()
+	if err != nil || mc.Interval != 2*time.Second || mc.MinSnapshots != 3 || !mc.Disabled {
+		t.Fatalf("%+v %v", mc, err)
+	}
+	for env, want := range map[string]string{
+		"FLOE_ORPHAN_GRACE":                 "config: maintenance.orphan_grace",
+		"FLOE_SNAPSHOT_MAX_AGE":             "config: maintenance.snapshot_max_age",
+		"FLOE_MAINTENANCE_TARGET_FILE_SIZE": "config: maintenance.target_file_size",
+	} {
+		t.Run(env, func(t *testing.T) {
+			bad := map[string]string{"FLOE_ORPHAN_GRACE": "10ms", "FLOE_SNAPSHOT_MAX_AGE": "-1s", "FLOE_MAINTENANCE_TARGET_FILE_SIZE": "lots"}[env]
+			t.Setenv(env, bad)
+			cfg, err := layeredConfig("", t.TempDir())
+			if err == nil {
+				err = cfg.validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("%s=%s: %v, want an error naming %s", env, bad, err, want)
+			}
+		})
+	}
+}

@@ -13,6 +13,9 @@ import (
 	"github.com/floe-dev/floe/ingest"
 )
 
+// demoSnapshotMaxAge is the demo's snapshot retention when none is set.
+const demoSnapshotMaxAge = 10 * time.Minute
+
 // runDemo creates a clinical-trial dataset in namespace clinical and keeps
 // streaming events into it through the same ingest path HTTP pushes take.
 func runDemo(ctx context.Context, ing *ingest.Service, log *slog.Logger) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/floe-dev/floe/authz"
 	"github.com/floe-dev/floe/catalog"
+	"github.com/floe-dev/floe/ingest"
 )
 
 // runIngest runs only the Kafka streams of cfg.Ingest.Kafka against the
@@ -21,8 +23,10 @@ import (
 // consumer group share the partitions. Its HTTP address serves /metrics
 // (the same registry and permission as floe serve's) and /healthz. The
 // policy is reloaded as in floe serve: a stream whose table the service
-// principal may no longer insert into pauses. It stops on ctx (SIGINT,
-// SIGTERM) after committing what it buffered.
+// principal may no longer insert into pauses. Table maintenance runs as in
+// floe serve (one maintainer per table across the processes of the data
+// directory), audited to DATA/audit and floe_audit.queries. It stops on ctx
+// (SIGINT, SIGTERM) after committing what it buffered.
 func runIngest(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if cfg.Ingest.Kafka == nil {
 		return errors.New("config: ingest.kafka: floe ingest needs a Kafka section")
@@ -49,11 +53,30 @@ func runIngest(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	defer cat.Close()
+	audit := authz.NewAuditLog(authz.AuditConfig{Dir: filepath.Join(cfg.Data, "audit"), Logger: log})
+	auditIngest := ingest.New(cat, ingest.Config{Logger: log})
+	if err := audit.Open(func(ctx context.Context, ndjson []byte) error {
+		_, err := auditIngest.Push(ctx, "floe_audit", "queries", bytes.NewReader(ndjson))
+		return err
+	}); err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		audit.Close(ctx)
+		auditIngest.Close(ctx)
+	}()
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("http_addr: %w", err)
 	}
 	obs := newObserver()
+	maint, err := newMaintainer(cfg, cat, obs, audit.Record, log)
+	if err != nil {
+		httpLn.Close()
+		return err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", users.BasicAuth(obs.metricsHandler(policy.Policy)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
@@ -88,6 +111,11 @@ func runIngest(ctx context.Context, cfg Config, stderr io.Writer) error {
 		}
 	}()
 	log.Info("floe ingest: HTTP on "+httpLn.Addr().String()+" (GET /metrics, /healthz)", "http_addr", httpLn.Addr().String())
+	maintained := make(chan struct{})
+	go func() { // maintains the tables until runCtx ends
+		defer close(maintained)
+		maint.Run(runCtx)
+	}()
 
 	done := make(chan struct{})
 	kctx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -100,6 +128,8 @@ func runIngest(ctx context.Context, cfg Config, stderr io.Writer) error {
 		case <-ctx.Done():
 		case runErr = <-errc:
 		}
+		stopRun() // maintenance stops before the final commits
+		<-maintained
 		stop()
 		<-done
 	}
@@ -110,5 +140,6 @@ func runIngest(ctx context.Context, cfg Config, stderr io.Writer) error {
 	stopRun()
 	<-served
 	<-polled
+	<-maintained
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@
 //	floe demo  [same flags]   serve plus a generator of clinical-trial events
 //	floe ingest [--config FILE] [--data DIR]   only the Kafka streams of ingest.kafka
 //	floe sql [--data DIR] "SELECT ..."
+//	floe maintain [--data DIR] [--table NS.T] [--dry-run]   maintenance due now, once
 //	floe user passwd NAME     (password on stdin)
 //	floe policy check|compile|explain [--policy-dir DIR]
 package main
@@ -19,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -43,6 +45,7 @@ const usage = `usage:
   floe demo  [same flags as serve]
   floe ingest [--config FILE] [--data DIR]   (only the Kafka streams of ingest.kafka)
   floe sql   [--config FILE] [--data DIR] "SELECT ..."
+  floe maintain [--config FILE] [--data DIR] [--table NS.T] [--dry-run]   (maintenance due now, once)
   floe user passwd [--data DIR] NAME   (reads the password from stdin)
   floe policy check|compile|explain|import aws ...            (see floe policy)`
 
@@ -77,6 +80,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return errors.New(`usage: floe sql [--data DIR] "SELECT ..."`)
 		}
 		return runSQL(ctx, cfg, rest[0], stdout)
+	case "maintain":
+		table, dryRun, rest, err := maintainFlags(args[1:])
+		if err != nil {
+			return err
+		}
+		cfg, rest, err := parseConfig("maintain", rest)
+		if err != nil {
+			return err
+		}
+		if len(rest) != 0 {
+			return errors.New(maintainUsage)
+		}
+		return runMaintain(ctx, cfg, table, dryRun, stdout, stderr)
 	case "user":
 		if len(args) < 2 || args[1] != "passwd" {
 			return errors.New(usage)
@@ -96,6 +112,42 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+const maintainUsage = "usage: floe maintain [--config FILE] [--data DIR] [--table NS.T] [--dry-run]"
+
+// maintainFlags takes floe maintain's own flags (--table NS.T, --dry-run)
+// out of args and returns the others, for parseConfig.
+func maintainFlags(args []string) (table string, dryRun bool, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") {
+			rest = append(rest, a)
+			continue
+		}
+		switch name {
+		case "table":
+			if !hasValue {
+				if i+1 >= len(args) {
+					return "", false, nil, errors.New(maintainUsage)
+				}
+				i++
+				value = args[i]
+			}
+			table = value
+		case "dry-run":
+			dryRun = true
+			if hasValue {
+				if dryRun, err = strconv.ParseBool(value); err != nil {
+					return "", false, nil, fmt.Errorf("--dry-run=%s: %w", value, err)
+				}
+			}
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return table, dryRun, rest, nil
 }
 
 // parseConfig layers defaults, the config file, FLOE_* variables and flags,

@@ -12,11 +12,16 @@ import (
 
 	"github.com/floe-dev/floe/authz"
 	"github.com/floe-dev/floe/ingest"
+	"github.com/floe-dev/floe/maintain"
 )
 
 // statusTable is the SQL name of the ingest status (gateway.Config.Virtual),
 // and the resource whose floe:Select also grants GET /metrics.
 const statusNS, statusTable = "floe", "ingest_status"
+
+// maintenanceTable is floe.maintenance_status: what maintenance sees in and
+// did to each table, under floe:Select like floe.ingest_status.
+const maintenanceTable = "maintenance_status"
 
 // observer is one process's observability: the Prometheus registry every
 // part registers with (no global registry), and the sources of
@@ -25,6 +30,7 @@ type observer struct {
 	reg   *prometheus.Registry
 	kafka atomic.Pointer[ingest.Kafka]
 	http  atomic.Pointer[ingest.Service]
+	maint atomic.Pointer[maintain.Maintainer]
 }
 
 func newObserver() *observer {
@@ -33,7 +39,8 @@ func newObserver() *observer {
 	return &observer{reg: reg}
 }
 
-// virtual is the gateway's virtual table floe.ingest_status.
+// virtual is the gateway's virtual tables floe.ingest_status and
+// floe.maintenance_status.
 func (o *observer) virtual() map[string]func() ([]string, []string, [][]any) {
 	return map[string]func() ([]string, []string, [][]any){
 		statusNS + "." + statusTable: func() ([]string, []string, [][]any) {
@@ -45,6 +52,13 @@ func (o *observer) virtual() map[string]func() ([]string, []string, [][]any) {
 				sts = append(sts, s.Status()...)
 			}
 			return ingest.StatusColumns, ingest.StatusTypes, ingest.StatusRows(sts)
+		},
+		statusNS + "." + maintenanceTable: func() ([]string, []string, [][]any) {
+			var rows [][]any
+			if m := o.maint.Load(); m != nil {
+				rows = m.StatusRows()
+			}
+			return maintain.StatusColumns, maintain.StatusTypes, rows
 		},
 	}
 }

@@ -159,6 +159,15 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 		return err
 	}
 	defer n.audit.Close(context.Background()) // on early returns; a no-op after the ordered Close
+	if demo && cfg.Maintenance.SnapshotMaxAge == 0 {
+		// The demo commits to two tables every second: an hour of
+		// snapshots would make each commit rewrite 3,600 of them.
+		cfg.Maintenance.SnapshotMaxAge = demoSnapshotMaxAge
+	}
+	maint, err := newMaintainer(cfg, n.cat, obs, n.audit.Record, log)
+	if err != nil {
+		return err
+	}
 	pg := pgwire.NewServer(n.engine, pgwire.Config{TLS: tlsConfig, RequireTLS: cfg.TLS.Require, Logger: log,
 		OnReject: func(info pgwire.StartupInfo, err error) { n.audit.Record(rejectedLogin(info, err)) }})
 	mux := http.NewServeMux()
@@ -172,6 +181,10 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	mux.Handle("/v1/ingest/{namespace}/{table}", pushes)
 	mux.Handle("/v1/ingest/", pushes)
 	mux.Handle("/v1/query", n.users.BasicAuth(n.engine.QueryHandler()))
+	// Triggered maintenance needs floe:Maintain on the table.
+	maintainTarget := pushTarget
+	mux.Handle("/v1/maintenance/{namespace}/{table}",
+		n.users.BasicAuth(authz.Authorize(n.policy.Policy, authz.ActionMaintain, maintainTarget, maint.Handler(principal))))
 	mux.Handle("/metrics", n.users.BasicAuth(obs.metricsHandler(n.policy.Policy)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	hs := &http.Server{Handler: auditRejects(n.audit.Record, mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -216,6 +229,13 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 		wg.Wait()
 		return err
 	}
+	maintCtx, stopMaint := context.WithCancel(ctx)
+	defer stopMaint()
+	maintDone := make(chan struct{})
+	go func() {
+		defer close(maintDone)
+		maint.Run(maintCtx)
+	}()
 	demoCtx, stopDemo := context.WithCancel(ctx)
 	if demo {
 		wg.Add(1)
@@ -228,7 +248,7 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stdout, "floe: serving %s\n"+
 		"floe: PostgreSQL wire on %s — connect with: psql \"host=%s port=%s user=%s dbname=floe\"\n"+
-		"floe: HTTP on %s — POST /v1/ingest/{namespace}/{table}, POST /v1/query\n",
+		"floe: HTTP on %s — POST /v1/ingest/{namespace}/{table}, POST /v1/query, POST /v1/maintenance/{namespace}/{table}\n",
 		cfg.Data, pgLn.Addr(), host(pgLn.Addr()), port(pgLn.Addr()), cfg.Admin.User, httpLn.Addr())
 
 	var runErr error
@@ -243,8 +263,11 @@ func serve(ctx context.Context, cfg Config, demo bool, stdout, stderr io.Writer)
 	// 1. Stop accepting; let in-flight HTTP requests (pushes waiting for
 	//    their commit, queries) finish.
 	errs := []error{runErr, hs.Shutdown(shutdownCtx)}
-	// 2. Drain pgwire sessions.
+	// 2. Drain pgwire sessions; stop maintenance (a compaction under way
+	//    is abandoned; its files are removed or left to orphan removal).
 	errs = append(errs, pg.Close(shutdownCtx))
+	stopMaint()
+	<-maintDone
 	// 2b. Every statement has ended: write the last audit records and push
 	//     them while ingest still takes pushes.
 	errs = append(errs, n.audit.Close(shutdownCtx))

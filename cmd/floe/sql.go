@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -32,16 +33,13 @@ func runSQL(ctx context.Context, cfg Config, query string, out io.Writer) (err e
 		return err
 	}
 	defer n.close()
-	ing := ingest.New(n.cat, ingest.Config{Logger: log})
-	if err := n.audit.Open(func(ctx context.Context, ndjson []byte) error {
-		_, err := ing.Push(ctx, "floe_audit", "queries", bytes.NewReader(ndjson))
-		return err
-	}); err != nil {
+	flush, err := openCLIAudit(ctx, n, log)
+	if err != nil {
 		return err
 	}
 	defer func() {
 		// The session's record exists once it is closed (below, first).
-		err = errors.Join(err, n.audit.Close(ctx), ing.Close(ctx))
+		err = errors.Join(err, flush())
 	}()
 	sess, err := n.engine.NewSession(ctx, pgwire.StartupInfo{User: cfg.Admin.User, Database: "floe",
 		Params: map[string]string{"application_name": "floe sql"}})
@@ -85,6 +83,22 @@ func runSQL(ctx context.Context, cfg Config, query string, out io.Writer) (err e
 func sqlError(err error) error {
 	e := sqlstate.Public(err)
 	return fmt.Errorf("ERROR: %s (SQLSTATE %s)", e.Message, e.Code)
+}
+
+// openCLIAudit opens the audit log of a command run without a server
+// (floe sql, floe maintain): its records go to DATA/audit/audit.log and,
+// through an ingest service of its own, to floe_audit.queries. flush writes
+// and pushes what was recorded, then closes both.
+func openCLIAudit(ctx context.Context, n *node, log *slog.Logger) (flush func() error, err error) {
+	ing := ingest.New(n.cat, ingest.Config{Logger: log})
+	if err := n.audit.Open(func(ctx context.Context, ndjson []byte) error {
+		_, err := ing.Push(ctx, "floe_audit", "queries", bytes.NewReader(ndjson))
+		return err
+	}); err != nil {
+		ing.Close(ctx)
+		return nil, err
+	}
+	return func() error { return errors.Join(n.audit.Close(ctx), ing.Close(ctx)) }, nil
 }
 
 func formatCell(v any) string {
