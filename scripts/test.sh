@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what floe's test suites need when it is missing
-# (psql and pgbench, psycopg and SQLAlchemy, moto, PgJDBC and the Kafka broker
+# (psql and pgbench, psycopg and SQLAlchemy, PyIceberg, moto, PgJDBC and the Kafka broker
 # through Maven), fails loudly when something cannot be installed, then runs
 # `go vet ./...` and every package's tests, the end-to-end suite in test/
 # included.
@@ -60,6 +60,16 @@ if ! python3 -c 'import psycopg, sqlalchemy' >/dev/null 2>&1; then
 		die "pip install 'psycopg[binary]' sqlalchemy failed"
 fi
 python3 -c 'import psycopg, sqlalchemy' || die "psycopg or sqlalchemy is not importable after pip install"
+
+# PyIceberg: a second Iceberg implementation reads the tables floe
+# maintains (test/testdata/python/pyiceberg_rows.py).
+if ! python3 -c 'import pyiceberg.catalog.sql, pyarrow, sqlalchemy' >/dev/null 2>&1; then
+	say "pip install pyiceberg[sql-sqlite,pyarrow]"
+	python3 -m pip install --quiet 'pyiceberg[sql-sqlite,pyarrow]' ||
+		python3 -m pip install --quiet --break-system-packages 'pyiceberg[sql-sqlite,pyarrow]' ||
+		die "pip install 'pyiceberg[sql-sqlite,pyarrow]' failed"
+fi
+python3 -c 'import pyiceberg.catalog.sql, pyarrow' || die "PyIceberg is not importable after pip install"
 
 # moto in server mode: the AWS API emulator `floe policy import aws` is tested
 # against (authz/awsimport/awstest starts it on loopback).

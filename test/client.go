@@ -107,6 +107,17 @@ func (f *Floe) Query(tb testing.TB, user, password, sql string) Response {
 	return do(tb, req)
 }
 
+// Post posts body to path of the HTTP address as user.
+func (f *Floe) Post(tb testing.TB, user, password, path, body string) Response {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.URL(path), strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.SetBasicAuth(user, password)
+	return do(tb, req)
+}
+
 // MustQuery runs sql over HTTP as the admin and fails tb unless it succeeded.
 // Numbers are decoded as json.Number.
 func (f *Floe) MustQuery(tb testing.TB, sql string) QueryResult {
